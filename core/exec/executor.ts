@@ -1,0 +1,28 @@
+/**
+ * The one thing the core needs from a runtime: run a model on named float
+ * inputs and hand back named outputs. The host implementation wraps ONNX
+ * Runtime (targets/ort.ts); tests may use any other.
+ *
+ * @module
+ */
+
+/** A dense float32 tensor passed to or returned by an executor. */
+export interface HostTensor {
+  /** Elements in row-major order. */
+  data: Float32Array;
+  /** Dimensions. */
+  dims: number[];
+}
+
+/** A loaded model that can be run repeatedly. */
+export interface Executor {
+  /** Names of the model's real inputs, in graph order. */
+  readonly inputNames: readonly string[];
+  /** Runs the model; returns the requested outputs (float32 only). */
+  run(feeds: Record<string, HostTensor>, outputs: readonly string[]): Promise<Map<string, HostTensor>>;
+  /** Frees the session. */
+  release(): Promise<void>;
+}
+
+/** Loads encoded ONNX bytes into an executor. */
+export type ExecutorFactory = (modelBytes: Uint8Array, options?: { threads?: number }) => Promise<Executor>;
