@@ -1,0 +1,292 @@
+/**
+ * KL-divergence calibration as MNN's `quantized.out` does it
+ * (tools/quantization/TensorStatistic.cpp and calibration.cpp, MNN 2.9.2+):
+ *
+ * 1. Pass 0 ("ComputeFeatureRange"): min and max of the tensor; maxAbs = max(|min|, |max|).
+ * 2. Pass 1 ("CollectFeatureDistribution"): 2048 bins over |x| in [0, maxAbs], leaving out |x| <= 1e-6.
+ * 3. Every bin gets +1e-7, the histogram is normalized to sum 1, and the threshold bin `i`
+ *    in [128, 2047] with the least KL divergence is chosen (see {@link klThresholdBin}).
+ * 4. threshold = (i + 0.5) / interval with interval = float32(2048 / maxAbs);
+ *    the int8 scale is threshold / clamp.
+ *
+ * Fallbacks, as in MNN: a tensor whose height × width is under 100 uses MNN's THRESHOLD_MAX
+ * (bin 2047, so threshold = 2047.5 / interval, just under maxAbs); maxAbs <= 1e-5 is "invalid"
+ * in MNN (scale 0) and here returns threshold = maxAbs.
+ *
+ * Differences from MNN, on purpose: counts are float64 (MNN's float counts saturate at 2^24 per
+ * bin) and the search runs in float64 (MNN: float32), so near-ties can resolve differently.
+ *
+ * @module
+ */
+
+import { AbsHistogram } from "./histogram.ts";
+import { MinMaxCalibrator } from "./minmax.ts";
+import type { CalibrationRange, Calibrator, CalibratorOptions } from "./types.ts";
+
+/** MNN TensorStatistic.hpp: binNumber = 2048. */
+const BIN_COUNT = 2048;
+/** MNN TensorStatistic::_computeThreshold: targetBinNums = 128. */
+const TARGET_BINS = 128;
+/** MNN TensorStatistic::updateDistribution: `abs(data) <= 1e-6` is not binned. */
+const DEAD_ZONE = 1e-6;
+/** MNN TensorStatistic::resetDistribution: every bin starts at 1.0e-07. */
+const BIN_FLOOR = 1e-7;
+/** MNN TensorStatistic::resetDistribution: valid only when maxAbs > 0.00001f. */
+const MIN_VALID_MAX_ABS = Math.fround(0.00001);
+/** MNN TensorStatistic constructor: width * height < 100 switches to THRESHOLD_MAX. */
+const MIN_SPATIAL_SIZE = 100;
+/** MNN _computeThreshold: minKLDivergence starts at 10000 and a candidate must be strictly below. */
+const INITIAL_BEST_KL = 10000;
+
+/**
+ * The KL threshold search of MNN's `TensorStatistic::_computeThreshold` over a
+ * normalized |x| histogram. Returns the bin index `i` in
+ * `[targetBins, distribution.length - 1]` whose clipped distribution loses the
+ * least information when squeezed into `targetBins` bins; ties keep the lower `i`.
+ *
+ * For each candidate `i`:
+ * - P is bins `[0, i)` with the mass of bins `>= i` added to bin `i - 1`;
+ * - Q merges bins `[0, i)` of the histogram (without that tail mass) into `targetBins`
+ *   bins of width `i / targetBins`, splitting edge bins by their overlap, then spreads each
+ *   merged bin back evenly over the overlapped source bins that are non-zero;
+ * - KL = Σ P·ln(P/Q) over non-zero P, counting 1 wherever Q is 0.
+ * Neither P nor Q is renormalized per candidate.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { klThresholdBin } from "./kl.ts";
+ * // mass spread evenly over bins 0-5 and a lone outlier in bin 11: clipping at 6 costs least
+ * const distribution = new Float64Array([0.16, 0.16, 0.16, 0.16, 0.16, 0.16, 0, 0, 0, 0, 0, 0.04]);
+ * assert.equal(klThresholdBin(distribution, 2), 6);
+ * ```
+ */
+export function klThresholdBin(distribution: Float64Array, targetBins: number): number {
+  const binCount = distribution.length;
+  if (!Number.isInteger(targetBins) || targetBins < 1 || binCount <= targetBins) {
+    throw new RangeError(
+      `Cannot search KL threshold: need an integer targetBins >= 1 below the ${binCount} bins, got ${targetBins}`,
+    );
+  }
+  const d = distribution;
+  // tail[k] = mass of bins >= k (MNN keeps a running float sum; a suffix sum has no drift)
+  const tail = new Float64Array(binCount + 1);
+  for (let k = binCount - 1; k >= 0; k--) tail[k] = tail[k + 1]! + d[k]!;
+  const merged = new Float64Array(targetBins);
+  const expanded = new Float64Array(binCount);
+  let bestBin = targetBins;
+  let bestKl = INITIAL_BEST_KL;
+  for (let i = targetBins; i < binCount; i++) {
+    // merge bins [0, i) into targetBins bins with fractional edges (MNN: from the histogram, not P)
+    for (let j = 0; j < targetBins; j++) {
+      const start = (j * i) / targetBins; // exact for MNN's 128 target bins, as is MNN's start + binInterval
+      const end = ((j + 1) * i) / targetBins;
+      const leftUpper = Math.ceil(start);
+      const rightLower = Math.floor(end);
+      let mass = 0;
+      if (leftUpper > start) mass += (leftUpper - start) * d[leftUpper - 1]!;
+      if (rightLower < end) mass += (end - rightLower) * d[rightLower]!;
+      for (let k = leftUpper; k < rightLower; k++) mass += d[k]!;
+      merged[j] = mass;
+    }
+    // expand back, only over source bins that are non-zero (MNN: distribution[k] != 0)
+    expanded.fill(0, 0, i);
+    for (let j = 0; j < targetBins; j++) {
+      const start = (j * i) / targetBins;
+      const end = ((j + 1) * i) / targetBins;
+      const leftUpper = Math.ceil(start);
+      const rightLower = Math.floor(end);
+      const leftPart = leftUpper > start && d[leftUpper - 1] !== 0 ? leftUpper - start : 0;
+      const rightPart = rightLower < end && d[rightLower] !== 0 ? end - rightLower : 0;
+      let support = leftPart + rightPart;
+      for (let k = leftUpper; k < rightLower; k++) if (d[k] !== 0) support += 1;
+      if (support === 0) continue;
+      const share = merged[j]! / support;
+      if (leftPart > 0) expanded[leftUpper - 1]! += share * leftPart;
+      if (rightPart > 0) expanded[rightLower]! += share * rightPart;
+      for (let k = leftUpper; k < rightLower; k++) if (d[k] !== 0) expanded[k]! += share;
+    }
+    let kl = 0;
+    for (let k = 0; k < i; k++) {
+      const p = k === i - 1 ? d[k]! + tail[i]! : d[k]!; // MNN: tail mass folded into bin i - 1
+      if (p === 0) continue;
+      const q = expanded[k]!;
+      kl += q === 0 ? 1 : p * Math.log(p / q); // MNN TensorStatistic: +1 penalty where Q = 0
+    }
+    if (kl < bestKl) {
+      bestKl = kl;
+      bestBin = i;
+    }
+  }
+  return bestBin;
+}
+
+/**
+ * What the KL calibrator chose, with how it chose it.
+ *
+ * @example
+ * ```ts
+ * import type { KlCalibrationRange } from "./kl.ts";
+ * const chosen: KlCalibrationRange = {
+ *   min: -3.0009765625,
+ *   max: 3.0009765625,
+ *   threshold: 3.0009765625,
+ *   observedMin: -8,
+ *   observedMax: 7,
+ *   rule: "KL",
+ *   thresholdBin: 768,
+ *   binsPerUnit: 256,
+ * };
+ * const int8Scale = chosen.threshold / 127;
+ * ```
+ */
+export interface KlCalibrationRange extends CalibrationRange {
+  /** The |x| threshold; `min = -threshold`, `max = threshold`. */
+  readonly threshold: number;
+  /**
+   * `"KL"`: the divergence search; `"MAX_SMALL_TENSOR"`: height × width < 100, MNN's THRESHOLD_MAX;
+   * `"MAX_NEAR_ZERO"`: max |x| <= 1e-5, which MNN treats as invalid (scale 0); here threshold = max |x|.
+   */
+  readonly rule: "KL" | "MAX_SMALL_TENSOR" | "MAX_NEAR_ZERO";
+  /** Chosen bin `i`: threshold = (i + 0.5) / binsPerUnit. Absent for `"MAX_NEAR_ZERO"`. */
+  readonly thresholdBin?: number;
+  /** Histogram bins per unit of |x|: float32 2048 / max|x| (MNN `interval`). Absent for `"MAX_NEAR_ZERO"`. */
+  readonly binsPerUnit?: number;
+}
+
+/**
+ * True when MNN would skip KL for a tensor of this shape: `width * height < 100`, with
+ * height and width at NCHW indices 2 and 3. MNN reads dims it does not have as 0, so
+ * tensors of rank < 4 always count as small there, and here.
+ */
+function isSmallSpatialTensor(shape: readonly number[]): boolean {
+  return (shape[2] ?? 0) * (shape[3] ?? 0) < MIN_SPATIAL_SIZE;
+}
+
+/**
+ * MNN's KL calibrator for one tensor: two passes (range, then histogram).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KlCalibrator } from "./kl.ts";
+ * const calibrator = new KlCalibrator({ clamp: 127, shape: [1, 1, 32, 32] });
+ * const values = new Float32Array(1024).map((_, i) => (i % 64) / 16 - 2); // -2 .. 1.9375
+ * values[0] = 40; // one outlier
+ * for (let pass = 0; pass < calibrator.passes; pass++) calibrator.observe(pass, values);
+ * const range = calibrator.range();
+ * assert.equal(range.rule, "KL");
+ * assert.ok(range.threshold < 40 / 4);
+ * ```
+ */
+export class KlCalibrator implements Calibrator {
+  /** Config name of this method. */
+  readonly method = "KL";
+  /** Pass 0 finds the range, pass 1 fills the histogram. */
+  readonly passes = 2;
+  /** True when the shape makes MNN use THRESHOLD_MAX instead of KL. */
+  readonly smallTensor: boolean;
+
+  #rangePass: MinMaxCalibrator;
+  /** Pass-1 min/max when there is no histogram to track them. */
+  #laterValues: MinMaxCalibrator;
+  #histogram: AbsHistogram | undefined;
+  #histogramPassStarted = false;
+  #result: KlCalibrationRange | undefined;
+
+  /** Builds a calibrator; `options.shape`, when given, decides MNN's small-tensor fallback. */
+  constructor(options: CalibratorOptions) {
+    this.smallTensor = options.shape !== undefined && isSmallSpatialTensor(options.shape);
+    this.#rangePass = new MinMaxCalibrator(options);
+    this.#laterValues = new MinMaxCalibrator(options);
+  }
+
+  /**
+   * Pass 0 tracks min/max; pass 1 bins |x|. Pass 1 may be skipped for small or near-zero
+   * tensors. Throws `NonFiniteValueError` on NaN or ±Infinity.
+   */
+  observe(pass: number, values: Float32Array): void {
+    if (pass === 0) {
+      if (this.#histogramPassStarted) throw new Error("Cannot observe KL pass 0: pass 1 has already begun");
+      this.#rangePass.include(values);
+    } else if (pass === 1) {
+      if (!this.#histogramPassStarted) this.#startHistogramPass();
+      if (this.#histogram) this.#histogram.add(values);
+      else this.#laterValues.include(values);
+    } else {
+      throw new RangeError(`Cannot observe pass ${pass}: KL has 2 passes (0 and 1)`);
+    }
+    this.#result = undefined;
+  }
+
+  /** The symmetric range `[-threshold, threshold]`; throws if a needed pass saw no values. */
+  range(): KlCalibrationRange {
+    this.#result ??= this.#computeRange();
+    return this.#result;
+  }
+
+  #maxAbs(): number {
+    if (this.#rangePass.count === 0) throw new Error("Cannot compute KL range: pass 0 observed no values");
+    return Math.max(Math.abs(this.#rangePass.min), Math.abs(this.#rangePass.max));
+  }
+
+  #startHistogramPass(): void {
+    const maxAbs = this.#maxAbs();
+    this.#histogramPassStarted = true;
+    if (this.smallTensor || !(maxAbs > MIN_VALID_MAX_ABS)) return; // MNN computes no KL for these
+    this.#histogram = new AbsHistogram({ binCount: BIN_COUNT, maxAbs, deadZone: DEAD_ZONE });
+  }
+
+  #computeRange(): KlCalibrationRange {
+    const maxAbs = this.#maxAbs();
+    const later = this.#histogram ?? this.#laterValues;
+    const observed = {
+      observedMin: Math.min(this.#rangePass.min, later.min),
+      observedMax: Math.max(this.#rangePass.max, later.max),
+    };
+    if (!(maxAbs > MIN_VALID_MAX_ABS)) {
+      return { min: -maxAbs, max: maxAbs, threshold: maxAbs, ...observed, rule: "MAX_NEAR_ZERO" };
+    }
+    const binsPerUnit = Math.fround(BIN_COUNT / maxAbs); // MNN resetDistribution: mInterval = (float)mBinNumber / maxValue
+    let thresholdBin = BIN_COUNT - 1; // MNN THRESHOLD_MAX: threshold = mBinNumber - 1
+    let rule: KlCalibrationRange["rule"] = "MAX_SMALL_TENSOR";
+    if (!this.smallTensor) {
+      const histogram = this.#histogram;
+      if (!histogram || histogram.count === 0) {
+        throw new Error("Cannot compute KL range: pass 1 observed no values");
+      }
+      thresholdBin = klThresholdBin(normalizedDistribution(histogram.counts), TARGET_BINS);
+      rule = "KL";
+    }
+    const threshold = (thresholdBin + 0.5) / binsPerUnit; // MNN finishAndCompute: scale = (threshold + 0.5) / mInterval / clamp
+    return { min: -threshold, max: threshold, threshold, ...observed, rule, thresholdBin, binsPerUnit };
+  }
+}
+
+/** MNN resetDistribution + finishAndCompute: every bin + 1e-7, then divided by the total. */
+function normalizedDistribution(counts: Float64Array): Float64Array {
+  const distribution = new Float64Array(counts.length);
+  let total = 0;
+  for (let k = 0; k < counts.length; k++) {
+    distribution[k] = counts[k]! + BIN_FLOOR;
+    total += distribution[k]!;
+  }
+  for (let k = 0; k < distribution.length; k++) distribution[k]! /= total;
+  return distribution;
+}
+
+/**
+ * Factory for {@link KlCalibrator}, as listed in the registry.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createKlCalibrator } from "./kl.ts";
+ * const calibrator = createKlCalibrator({ clamp: 127, shape: [1, 8] }); // rank 2: MNN's small-tensor rule
+ * calibrator.observe(0, new Float32Array([-1, 0.5, 2]));
+ * assert.equal(calibrator.range().rule, "MAX_SMALL_TENSOR");
+ * ```
+ */
+export function createKlCalibrator(options: CalibratorOptions): KlCalibrator {
+  return new KlCalibrator(options);
+}
