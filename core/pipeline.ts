@@ -21,7 +21,7 @@ import { prepareModel, type PrepareReport } from "./passes/mod.ts";
 import { type BatchSource, type CalibrationProgress, exposeTensors, runCalibration } from "./quant/calibrate.ts";
 import { activationParams, type ActivationScheme, type QuantParams } from "./quant/params.ts";
 import { planQuantization, type QuantPlan } from "./quant/plan.ts";
-import { type RewriteSummary, rewriteToQdq } from "./quant/rewrite.ts";
+import { dequantizedInputName, type RewriteSummary, rewriteToQdq } from "./quant/rewrite.ts";
 
 /** Everything that shapes one quantization run. */
 export interface QuantizeOptions {
@@ -152,7 +152,7 @@ export const DEFAULT_TENSOR_SAMPLES = 64;
 
 /** Name of a quantized tensor inside the QDQ model (graph inputs are renamed by the rewriter). */
 export function qdqTensorName(plan: QuantPlan, tensor: string): string {
-  return plan.graphInputs.has(tensor) ? `${tensor}_dequantized` : tensor;
+  return plan.graphInputs.has(tensor) ? dequantizedInputName(tensor) : tensor;
 }
 
 /**

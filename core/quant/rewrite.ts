@@ -10,7 +10,7 @@
  */
 
 import type { Graph, Model, Node } from "../onnx/ir.ts";
-import { DataType, makeTensor, toFloat32 } from "../onnx/tensor.ts";
+import { DataType, makeTensor, type TensorData, toFloat32 } from "../onnx/tensor.ts";
 import type { QuantParams } from "./params.ts";
 import type { QuantPlan } from "./plan.ts";
 import { quantizeBias, type QuantizedWeights, quantizeWeights } from "./weights.ts";
@@ -42,12 +42,6 @@ function qdqNode(
   return { name, opType: op, domain: "", inputs, outputs: [output], attributes };
 }
 
-function addScale(graph: Graph, base: string, scales: Float32Array, perAxis: boolean): string {
-  const name = graph.uniqueName(`${base}_scale`);
-  graph.initializers.set(name, makeTensor(name, DataType.FLOAT, perAxis ? [scales.length] : [], scales));
-  return name;
-}
-
 /**
  * Rewrites `model` in place into QDQ form. `params` must hold parameters for
  * every tensor in `plan.quantized` (shared ones included).
@@ -67,85 +61,100 @@ export function rewriteToQdq(
   const graph = model.graph;
   const added: Node[] = [];
   const graphInputNames = new Set(graph.inputs.map((v) => v.name));
-
-  // Activations. Symmetric int8 tensors all share one zero-point initializer (0, int8): it
-  // fixes QuantizeLinear's output type, and sharing it keeps the file small.
-  let sharedInt8Zero: string | undefined;
-  const zeroPointFor = (p: QuantParams, t: string): string => {
-    if (p.dataType === DataType.INT8 && p.zeroPoint === 0) {
-      if (!sharedInt8Zero) {
-        sharedInt8Zero = graph.uniqueName("zero_point_int8");
-        graph.initializers.set(sharedInt8Zero, makeTensor(sharedInt8Zero, DataType.INT8, [], new Int8Array(1)));
-      }
-      return sharedInt8Zero;
-    }
-    const name = graph.uniqueName(`${t}_zero_point`);
-    const data = p.dataType === DataType.INT8 ? new Int8Array([p.zeroPoint]) : new Uint8Array([p.zeroPoint]);
-    graph.initializers.set(name, makeTensor(name, p.dataType, [], data));
+  // Helper tensors get short indexed names (s3, q3, f3, …) and the node names carry the
+  // float-model names once: long exporter names repeated on every QDQ edge would otherwise
+  // take a large share of a small model's file.
+  const fresh = nameAllocator(graph);
+  const initializer = (base: string, dataType: number, dims: number[], data: TensorData): string => {
+    const name = fresh(base);
+    graph.initializers.set(name, makeTensor(name, dataType, dims, data));
     return name;
   };
-  for (const t of plan.quantized) {
+
+  // Activations. Symmetric int8 tensors all share one zero-point initializer (0, int8): it
+  // fixes QuantizeLinear's output type.
+  let sharedInt8Zero: string | undefined;
+  const zeroPointFor = (p: QuantParams, k: number): string => {
+    if (p.dataType === DataType.INT8 && p.zeroPoint === 0) {
+      sharedInt8Zero ??= initializer("zero_point_int8", DataType.INT8, [], new Int8Array(1));
+      return sharedInt8Zero;
+    }
+    const data = p.dataType === DataType.INT8 ? new Int8Array([p.zeroPoint]) : new Uint8Array([p.zeroPoint]);
+    return initializer(`z${k}`, p.dataType, [], data);
+  };
+  plan.quantized.forEach((t, k) => {
     const p = params.get(t);
     if (!p) throw new Error(`No quantization parameters for tensor "${t}"`);
-    const scale = addScale(graph, t, new Float32Array([p.scale]), false);
-    const zeroPoint = zeroPointFor(p, t);
-    const quantized = graph.uniqueName(`${t}_quantized`);
+    const scale = initializer(`s${k}`, DataType.FLOAT, [], new Float32Array([p.scale]));
+    const zeroPoint = zeroPointFor(p, k);
+    const quantized = fresh(`q${k}`);
     if (graphInputNames.has(t)) {
-      const dequantized = graph.uniqueName(`${t}_dequantized`);
+      const dequantized = fresh(dequantizedInputName(t));
       for (const n of graph.nodes) n.inputs = n.inputs.map((x) => x === t ? dequantized : x);
-      added.push(qdqNode("QuantizeLinear", `${t}_QuantizeLinear`, [t, scale, zeroPoint], quantized));
-      added.push(qdqNode("DequantizeLinear", `${t}_DequantizeLinear`, [quantized, scale, zeroPoint], dequantized));
+      added.push(qdqNode("QuantizeLinear", `${t}:Q`, [t, scale, zeroPoint], quantized));
+      added.push(qdqNode("DequantizeLinear", `${t}:DQ`, [quantized, scale, zeroPoint], dequantized));
     } else {
-      const float = graph.uniqueName(`${t}_float`);
+      const float = fresh(`f${k}`);
       for (const n of graph.nodes) n.outputs = n.outputs.map((x) => x === t ? float : x);
-      added.push(qdqNode("QuantizeLinear", `${t}_QuantizeLinear`, [float, scale, zeroPoint], quantized));
-      added.push(qdqNode("DequantizeLinear", `${t}_DequantizeLinear`, [quantized, scale, zeroPoint], t));
+      added.push(qdqNode("QuantizeLinear", `${t}:Q`, [float, scale, zeroPoint], quantized));
+      added.push(qdqNode("DequantizeLinear", `${t}:DQ`, [quantized, scale, zeroPoint], t));
     }
-  }
+  });
 
-  // Weights and biases.
-  const weightCache = new Map<string, { dequantized: string; q: QuantizedWeights }>();
+  // Weights and biases. Their zero points are 0, DequantizeLinear's default: none is stored.
+  const weightCache = new Map<string, { dequantized: string; scale: string; q: QuantizedWeights }>();
   const weightScales = new Map<string, QuantizedWeights>();
   let biasesQuantized = 0;
   for (const node of graph.nodes) {
     const m = plan.marks.get(node.name);
     if (!m) continue;
-    const weightOf = new Map<number, QuantizedWeights>();
+    const weightOf = new Map<number, { scale: string; q: QuantizedWeights }>();
     for (const w of m.weights) {
       const name = node.inputs[w.slot]!;
       const key = `${name}|${w.axis}`;
       let entry = weightCache.get(key);
       if (!entry) {
+        const k = weightCache.size;
         const tensor = graph.initializers.get(name)!;
         const q = quantizeWeights(toFloat32(tensor), tensor.dims, w.axis, weights.clamp);
-        const qName = graph.uniqueName(`${name}_quantized`);
-        graph.initializers.set(qName, makeTensor(qName, DataType.INT8, [...tensor.dims], q.data));
-        // Weight and bias zero points are 0, DequantizeLinear's default: none is stored.
-        const scale = addScale(graph, name, q.scales, w.axis !== undefined);
-        const dequantized = graph.uniqueName(`${name}_dequantized`);
-        added.push(qdqNode("DequantizeLinear", `${name}_DequantizeLinear`, [qName, scale], dequantized, w.axis));
-        entry = { dequantized, q };
+        const qName = initializer(`w${k}`, DataType.INT8, [...tensor.dims], q.data);
+        const perAxis = w.axis !== undefined;
+        const scale = initializer(`ws${k}`, DataType.FLOAT, perAxis ? [q.scales.length] : [], q.scales);
+        const dequantized = fresh(`wd${k}`);
+        added.push(qdqNode("DequantizeLinear", `${name}:DQ`, [qName, scale], dequantized, w.axis));
+        entry = { dequantized, scale, q };
         weightCache.set(key, entry);
         weightScales.set(name, q);
       }
       node.inputs[w.slot] = entry.dequantized;
-      weightOf.set(w.slot, entry.q);
+      weightOf.set(w.slot, entry);
     }
     const b = m.bias;
     const input = b ? node.inputs[b.activationSlot] : undefined;
-    const inParams = input !== undefined ? params.get(input) ?? paramsOfDequantized(input, plan, params) : undefined;
+    const inputTensor = input === undefined ? undefined : quantizedSource(input, plan);
+    const inParams = inputTensor === undefined ? undefined : params.get(inputTensor);
     const wq = b ? weightOf.get(b.weightSlot) : undefined;
-    if (b && inParams && wq) {
+    if (b && inputTensor !== undefined && inParams && wq) {
       const name = node.inputs[b.slot]!;
       const bias = toFloat32(graph.initializers.get(name)!);
-      const qb = quantizeBias(bias, inParams.scale, wq.scales);
-      const qName = graph.uniqueName(`${name}_quantized`);
-      graph.initializers.set(qName, makeTensor(qName, DataType.INT32, [bias.length], qb.data));
-      const scale = addScale(graph, name, qb.scales, true);
-      const dequantized = graph.uniqueName(`${name}_dequantized`);
-      added.push(qdqNode("DequantizeLinear", `${name}_DequantizeLinear`, [qName, scale], dequantized, 0));
+      const k = biasesQuantized++;
+      const qb = quantizeBias(bias, inParams.scale, wq.q.scales);
+      const qName = initializer(`b${k}`, DataType.INT32, [bias.length], qb.data);
+      // The bias scale s_in · s_w is computed in the graph from the two scales already stored
+      // (ONNX Runtime folds the Mul at load time), instead of storing a third array.
+      const inScale = added.find((n) => n.opType === "QuantizeLinear" && n.name === `${inputTensor}:Q`)!.inputs[1]!;
+      const scale = fresh(`bs${k}`);
+      added.push({
+        name: `${name}:scale`,
+        opType: "Mul",
+        domain: "",
+        inputs: [inScale, wq.scale],
+        outputs: [scale],
+        attributes: new Map(),
+      });
+      const dequantized = fresh(`bd${k}`);
+      added.push(qdqNode("DequantizeLinear", `${name}:DQ`, [qName, scale], dequantized, 0));
       node.inputs[b.slot] = dequantized;
-      biasesQuantized++;
     }
   }
   graph.nodes.push(...added);
@@ -163,12 +172,34 @@ export function rewriteToQdq(
   };
 }
 
-// A graph input is renamed to `<name>_dequantized` in its consumers; map back to find its parameters.
-function paramsOfDequantized(
-  name: string,
-  plan: QuantPlan,
-  params: ReadonlyMap<string, QuantParams>,
-): QuantParams | undefined {
-  for (const t of plan.graphInputs) if (name.startsWith(`${t}_dequantized`)) return params.get(t);
+/**
+ * The name consumers read a quantized graph input under (graph inputs keep their own name).
+ *
+ * @example
+ * ```ts
+ * import { dequantizedInputName } from "./rewrite.ts";
+ * dequantizedInputName("x"); // "x_dequantized"
+ * ```
+ */
+export function dequantizedInputName(input: string): string {
+  return `${input}_dequantized`;
+}
+
+// The quantized tensor a node input reads: itself, or the graph input behind `<input>_dequantized`.
+function quantizedSource(name: string, plan: QuantPlan): string | undefined {
+  if (plan.quantized.includes(name) && !plan.graphInputs.has(name)) return name;
+  for (const t of plan.graphInputs) if (name === dequantizedInputName(t)) return t;
   return undefined;
+}
+
+function nameAllocator(graph: Graph): (base: string) => string {
+  const used = new Set<string>(graph.initializers.keys());
+  for (const v of [...graph.inputs, ...graph.outputs]) used.add(v.name);
+  for (const n of graph.nodes) for (const t of [...n.inputs, ...n.outputs]) used.add(t);
+  return (base) => {
+    let name = base;
+    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
+    used.add(name);
+    return name;
+  };
 }

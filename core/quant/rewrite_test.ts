@@ -51,9 +51,14 @@ Deno.test("rewriteToQdq: int8 weights, int32 biases, float weights gone, tensor 
   for (const name of ["w1", "w2", "wfc", "b1", "b2", "bfc"]) {
     assert.ok(!g.initializers.has(name), `${name} still float`);
   }
-  assert.equal(g.initializers.get("w1_quantized")!.dataType, DataType.INT8);
-  assert.equal(g.initializers.get("b1_quantized")!.dataType, DataType.INT32);
-  assert.deepEqual(g.initializers.get("w1_scale")!.dims, [4]);
+  // The DequantizeLinear of each weight is named after it; its inputs are the int8 data and the scales.
+  const dq = (name: string) => g.nodes.find((n) => n.name === `${name}:DQ`)!;
+  assert.equal(g.initializers.get(dq("w1").inputs[0]!)!.dataType, DataType.INT8);
+  assert.deepEqual(g.initializers.get(dq("w1").inputs[0]!)!.dims, [4, 1, 3, 3]);
+  assert.deepEqual(g.initializers.get(dq("w1").inputs[1]!)!.dims, [4]);
+  assert.equal(g.initializers.get(dq("b1").inputs[0]!)!.dataType, DataType.INT32);
+  // The bias scale is Mul(input scale, weight scales), not a stored array.
+  assert.equal(g.producers().get(dq("b1").inputs[1]!)!.opType, "Mul");
   assert.equal(summary.weightsQuantized, 3);
   assert.equal(summary.biasesQuantized, 3);
   // Every quantized tensor is the output of a DequantizeLinear under its float-model name.
@@ -62,8 +67,8 @@ Deno.test("rewriteToQdq: int8 weights, int32 biases, float weights gone, tensor 
   assert.equal(producers.get("x_dequantized")?.opType, "DequantizeLinear");
   // Dequantized weights are within half a step of the float ones.
   const w = toFloat32(toyModel().graph.initializers.get("w1")!);
-  const q = g.initializers.get("w1_quantized")!.data as Int8Array;
-  const s = toFloat32(g.initializers.get("w1_scale")!);
+  const q = g.initializers.get(dq("w1").inputs[0]!)!.data as Int8Array;
+  const s = toFloat32(g.initializers.get(dq("w1").inputs[1]!)!);
   for (let i = 0; i < w.length; i++) {
     assert.ok(Math.abs(q[i]! * s[Math.floor(i / 9)]! - w[i]!) <= s[Math.floor(i / 9)]! / 2 + 1e-7);
   }

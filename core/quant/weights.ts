@@ -83,7 +83,8 @@ export function quantizeBias(
   const scales = new Float32Array(n);
   const data = new Int32Array(n);
   for (let c = 0; c < n; c++) {
-    const s = inputScale * weightScales[weightScales.length === 1 ? 0 : c]!;
+    // float32 product, exactly what the graph's Mul(s_in, s_w) computes
+    const s = Math.fround(Math.fround(inputScale) * weightScales[weightScales.length === 1 ? 0 : c]!);
     scales[c] = s;
     const q = roundHalfAway(bias[c]! / s);
     data[c] = Math.max(-2147483647, Math.min(2147483647, q));
