@@ -1,14 +1,16 @@
 /**
- * Calibration data from an image folder, as re-iterable batches for the
- * pipeline, with labels from an optional `labels.csv` (`file,label,…`).
+ * Calibration and evaluation data as re-iterable batches for the pipeline:
+ * an image folder (labels from an optional `labels.csv`, `file,label,…`) or an
+ * IDX image set.
  *
  * @module
  */
 
 import { basename, join } from "node:path";
 import type { Batch, BatchSource } from "../core/quant/calibrate.ts";
-import { type ImagePreprocess, stackBatch, tensorShape } from "../core/preprocess.ts";
+import { type ImagePreprocess, pixelsToTensor, stackBatch, tensorShape } from "../core/preprocess.ts";
 import { DataError, listImageFiles, readImageFile } from "./images.ts";
+import { idxImage, type IdxImages } from "./idx.ts";
 
 /** A calibration image folder resolved for one model input. */
 export interface ImageFolderSource {
@@ -83,4 +85,43 @@ export async function imageFolderSource(
     }
   };
   return { source, files, labelled };
+}
+
+/**
+ * Batches from an IDX image set (MNIST / Fashion-MNIST), already in memory,
+ * with its labels: images `[start, start + count)`.
+ *
+ * @example
+ * ```ts ignore
+ * const images = await readIdxImages("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+ * const source = idxSource(images, labels, "input", spec, { batchSize: 100 });
+ * ```
+ */
+export function idxSource(
+  images: IdxImages,
+  labels: Uint8Array | undefined,
+  inputName: string,
+  spec: ImagePreprocess,
+  options: { batchSize: number; start?: number; count?: number },
+): BatchSource {
+  if (images.rows !== spec.height || images.cols !== spec.width || spec.channels !== 1) {
+    throw new DataError(
+      `IDX images are ${images.cols}×${images.rows} gray but the model input ${inputName} needs ` +
+        `${spec.width}×${spec.height}×${spec.channels}`,
+    );
+  }
+  const start = options.start ?? 0;
+  const end = Math.min(images.count, start + (options.count ?? images.count));
+  return async function* (): AsyncGenerator<Batch> {
+    for (let i = start; i < end; i += options.batchSize) {
+      const n = Math.min(options.batchSize, end - i);
+      const samples = Array.from({ length: n }, (_, k) => pixelsToTensor(idxImage(images, i + k), spec));
+      const batch: Batch = {
+        feeds: { [inputName]: { data: stackBatch(samples, spec), dims: tensorShape(spec, n) } },
+        size: n,
+      };
+      if (labels) batch.labels = Array.from(labels.subarray(i, i + n));
+      yield batch;
+    }
+  };
 }
