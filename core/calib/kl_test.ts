@@ -1,46 +1,93 @@
 import assert from "node:assert/strict";
-import { NonFiniteValueError } from "./histogram.ts";
+import { exactKlDivergence, KlSearch } from "./_kl_search.ts";
+import { AbsHistogram, NonFiniteValueError } from "./histogram.ts";
 import { KlCalibrator, klThresholdBin } from "./kl.ts";
 import { gaussianSamples, laplaceSamples, mulberry32 } from "./_test_rng.ts";
 
 /**
- * The plain, slow reading of MNN's threshold search, written from the definition:
+ * The plain, slow reading of MNN's divergence for candidate `i`, written from the definition:
  * every source bin k covers [k, k + 1); target bin j covers [j·w, (j + 1)·w) with w = i / targetBins,
  * and how much of k falls in j is the length of their intersection.
  */
-function referenceKlThresholdBin(d: readonly number[], targetBins: number): number {
+function referenceKl(d: readonly number[], targetBins: number, i: number): number {
   const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+  const w = i / targetBins;
+  const overlap = (k: number, j: number) => Math.max(0, Math.min(k + 1, (j + 1) * w) - Math.max(k, j * w));
+  const near = (j: number) => { // the source bins that can overlap target bin j
+    const ks: number[] = [];
+    for (let k = Math.floor(j * w); k < Math.min(i, Math.ceil((j + 1) * w)); k++) ks.push(k);
+    return ks;
+  };
+  const p = d.slice(0, i);
+  p[i - 1] = p[i - 1]! + sum(d.slice(i));
+  const q = new Array(i).fill(0);
+  for (let j = 0; j < targetBins; j++) {
+    const ks = near(j);
+    const merged = sum(ks.map((k) => overlap(k, j) * d[k]!));
+    const support = sum(ks.filter((k) => d[k] !== 0).map((k) => overlap(k, j)));
+    if (support === 0) continue;
+    for (const k of ks) if (d[k] !== 0) q[k] += (merged * overlap(k, j)) / support;
+  }
+  let kl = 0;
+  for (let k = 0; k < i; k++) {
+    if (p[k] === 0) continue;
+    kl += q[k] === 0 ? 1 : p[k]! * Math.log(p[k]! / q[k]);
+  }
+  return kl;
+}
+
+/** MNN's search over {@link referenceKl}: the least divergence, ties to the lower bin, below 10000. */
+function referenceKlThresholdBin(d: readonly number[], targetBins: number): number {
   let bestBin = targetBins;
   let bestKl = 10000;
   for (let i = targetBins; i < d.length; i++) {
-    const w = i / targetBins;
-    const overlap = (k: number, j: number) => Math.max(0, Math.min(k + 1, (j + 1) * w) - Math.max(k, j * w));
-    const near = (j: number) => { // the source bins that can overlap target bin j
-      const ks: number[] = [];
-      for (let k = Math.floor(j * w); k < Math.min(i, Math.ceil((j + 1) * w)); k++) ks.push(k);
-      return ks;
-    };
-    const p = d.slice(0, i);
-    p[i - 1] = p[i - 1]! + sum(d.slice(i));
-    const q = new Array(i).fill(0);
-    for (let j = 0; j < targetBins; j++) {
-      const ks = near(j);
-      const merged = sum(ks.map((k) => overlap(k, j) * d[k]!));
-      const support = sum(ks.filter((k) => d[k] !== 0).map((k) => overlap(k, j)));
-      if (support === 0) continue;
-      for (const k of ks) if (d[k] !== 0) q[k] += (merged * overlap(k, j)) / support;
-    }
-    let kl = 0;
-    for (let k = 0; k < i; k++) {
-      if (p[k] === 0) continue;
-      kl += q[k] === 0 ? 1 : p[k]! * Math.log(p[k]! / q[k]);
-    }
+    const kl = referenceKl(d, targetBins, i);
     if (kl < bestKl) {
       bestKl = kl;
       bestBin = i;
     }
   }
   return bestBin;
+}
+
+/** MNN's search with MNN's arithmetic for every candidate — what kl.ts did before pruning — and every divergence. */
+function exhaustiveSearch(d: Float64Array, targetBins: number): { bin: number; divergences: Float64Array } {
+  const divergences = new Float64Array(d.length).fill(NaN);
+  let bin = targetBins;
+  let bestKl = 10000;
+  for (let i = targetBins; i < d.length; i++) {
+    divergences[i] = exactKlDivergence(d, targetBins, i);
+    if (divergences[i]! < bestKl) {
+      bestKl = divergences[i]!;
+      bin = i;
+    }
+  }
+  return { bin, divergences };
+}
+
+/**
+ * A normalized |x| histogram as KlCalibrator builds one, from Laplacian, Gaussian or ReLU'd Gaussian
+ * samples (300 to 100k of them) with up to 5 outliers at 4–64× the scale; with MNN's 1e-7 floor per
+ * bin, or without it so that sparse tails keep empty bins.
+ */
+function realisticDistribution(random: () => number, binCount: number, trial: number): Float64Array {
+  const count = 300 + Math.floor(random() ** 2 * 100_000);
+  const scale = 0.05 + 4 * random();
+  const kind = trial % 3;
+  let values = kind === 0 ? laplaceSamples(random, count, scale) : gaussianSamples(random, count).map((x) => x * scale);
+  if (kind === 2) values = values.map((x) => Math.max(0, x));
+  const outliers = Math.floor(random() * 6);
+  for (let o = 0; o < outliers; o++) {
+    values[Math.floor(random() * count)] = (random() < 0.5 ? -1 : 1) * scale * (4 + 60 * random());
+  }
+  let maxAbs = 0;
+  for (const x of values) maxAbs = Math.max(maxAbs, Math.abs(x));
+  const histogram = new AbsHistogram({ binCount, maxAbs, deadZone: 1e-6 });
+  histogram.add(values);
+  const floor = Math.floor(trial / 3) % 2 === 0 ? 1e-7 : 0;
+  const distribution = histogram.counts.map((c) => c + floor);
+  const total = distribution.reduce((a, b) => a + b, 0);
+  return distribution.map((x) => x / total);
 }
 
 /** MNN's histogram for `values` over |x| in [0, maxAbs], built one value at a time. */
@@ -97,6 +144,72 @@ Deno.test("klThresholdBin: matches the plain reimplementation on random histogra
       referenceKlThresholdBin(normalized, targetBins),
       `trial ${trial}: ${binCount} bins, ${targetBins} target bins`,
     );
+  }
+});
+
+Deno.test("exactKlDivergence: equals the plain reimplementation for every candidate", () => {
+  const random = mulberry32(31);
+  for (let trial = 0; trial < 60; trial++) {
+    const targetBins = [1, 2, 3, 5, 8][trial % 5]!;
+    const binCount = targetBins + 1 + Math.floor(random() * 40);
+    const d = Array.from({ length: binCount }, () => (random() < 0.3 ? 0 : random() ** 3));
+    for (let i = targetBins; i < binCount; i++) {
+      const reference = referenceKl(d, targetBins, i);
+      const exact = exactKlDivergence(new Float64Array(d), targetBins, i);
+      assert.ok(Math.abs(exact - reference) <= 1e-12 * Math.abs(reference) + 1e-15, `trial ${trial}, i ${i}`);
+    }
+  }
+});
+
+Deno.test("klThresholdBin: target bins that are not a power of two match the plain reimplementation", () => {
+  const random = mulberry32(77);
+  for (let trial = 0; trial < 120; trial++) {
+    const targetBins = [3, 5, 6, 7, 12][trial % 5]!;
+    const binCount = targetBins + 1 + Math.floor(random() * 60);
+    const d = Array.from({ length: binCount }, () => (random() < 0.3 ? 0 : random() ** 3));
+    const total = d.reduce((a, b) => a + b, 0) || 1;
+    const normalized = d.map((x) => x / total);
+    assert.equal(
+      klThresholdBin(new Float64Array(normalized), targetBins),
+      referenceKlThresholdBin(normalized, targetBins),
+      `trial ${trial}: ${binCount} bins, ${targetBins} target bins`,
+    );
+  }
+});
+
+Deno.test("klThresholdBin: 300 realistic histograms — same bin as MNN's arithmetic on every candidate", () => {
+  const random = mulberry32(4242);
+  // [bins, target bins]: MNN's 2048/128 and smaller ones at the same ratio; 768/48 takes the non-power-of-two path
+  const sizes = [[2048, 128], [1024, 64], [768, 48], [512, 32], [512, 32], [256, 16]] as const;
+  for (let trial = 0; trial < 300; trial++) {
+    const [binCount, targetBins] = trial < 10 ? sizes[0] : sizes[1 + (trial % 5)]!;
+    const d = realisticDistribution(random, binCount, trial);
+    const { bin, divergences } = exhaustiveSearch(d, targetBins);
+    assert.equal(klThresholdBin(d, targetBins), bin, `trial ${trial}: ${binCount} bins`);
+    const search = new KlSearch(d, targetBins);
+    assert.ok(search.reliable);
+    for (let i = targetBins; i < binCount; i++) {
+      const exact = divergences[i]!;
+      const fast = search.divergence(i);
+      assert.ok(
+        Math.abs(fast - exact) <= 1e-9 * Math.abs(exact) + 1e-15,
+        `trial ${trial}, i ${i}: ${fast} vs ${exact}`,
+      );
+      assert.ok(Math.abs(fast - exact) <= search.errorBound, `trial ${trial}, i ${i}: beyond errorBound`);
+      assert.ok(search.lowerBound(i) <= exact + search.errorBound, `trial ${trial}, i ${i}: lower bound above`);
+    }
+  }
+});
+
+Deno.test("klThresholdBin: negative, non-finite or vanishing bins fall back to MNN's arithmetic throughout", () => {
+  const random = mulberry32(3);
+  const base = realisticDistribution(random, 512, 0);
+  const cases = [[7, -1e-4], [300, NaN], [9, Infinity], [400, 1e-300]] as const;
+  for (const [index, value] of cases) {
+    const d = base.slice();
+    d[index] = value;
+    assert.equal(new KlSearch(d, 32).reliable, false, `d[${index}] = ${value}`);
+    assert.equal(klThresholdBin(d, 32), exhaustiveSearch(d, 32).bin, `d[${index}] = ${value}`);
   }
 });
 
