@@ -42,6 +42,17 @@ Deno.test("quant CLI: bad inputs fail with one line naming the fault, and write 
         out,
       );
     });
+    await t.step("model of 2 GiB or more (a sparse file: no disk used)", async () => {
+      const big = await Deno.open(`${dir}/big.onnx`, { write: true, create: true });
+      await big.truncate(2 ** 31 + 16);
+      big.close();
+      await expectFailure(
+        ["--model", `${dir}/big.onnx`, "--calib", images, "--out", `${out}/m.onnx`],
+        /big\.onnx is 2147483664 bytes; models of 2 GiB or more .* are out of scope/,
+        out,
+      );
+      await Deno.remove(`${dir}/big.onnx`);
+    });
     await t.step("model file missing", async () => {
       await expectFailure(
         ["--model", `${dir}/nope.onnx`, "--calib", images, "--out", `${out}/m.onnx`],
