@@ -37,6 +37,18 @@ export interface QuantizeOptions {
   skip: readonly string[];
   /** ONNX Runtime intra-op threads (default 1: measured fastest for calibration on small machines). */
   threads?: number;
+  /** Weight quantization method: MNN's MAX_ABS (default) or ADMM. */
+  weightMethod: "MAX_ABS" | "ADMM";
+  /** Bits of weights and activations, 2..8 (MNN quant_bits); clamps above 2^(bits-1)-1 are lowered to it. */
+  bits: number;
+  /** Node or tensor names whose activations use int16 instead of int8 (sensitive layers). */
+  int16: readonly string[];
+  /** Cross-layer equalization before calibration (AIMET/DFQ), for depthwise-separable nets. */
+  crossLayerEqualization: boolean;
+  /** Empirical bias correction from calibration data. */
+  biasCorrection: boolean;
+  /** Method-specific settings: percentile (e.g. 99.99), EMA batch size / decay, histogram bins. */
+  methodOptions: { percentile?: number; emaBatchSize?: number; emaDecay?: number; bins?: number };
 }
 
 /** The defaults: MNN quantized.out's (KL, symmetric int8, clamp 127, per-channel MAX_ABS weights). */
@@ -48,7 +60,24 @@ export const DEFAULT_QUANTIZE_OPTIONS: QuantizeOptions = {
   perChannel: true,
   skip: [],
   threads: 1,
+  weightMethod: "MAX_ABS",
+  bits: 8,
+  int16: [],
+  crossLayerEqualization: false,
+  biasCorrection: false,
+  methodOptions: {},
 };
+
+/** Rejects option values this version does not implement yet, naming the option. */
+function assertSupported(options: QuantizeOptions): void {
+  const unsupported: string[] = [];
+  if (options.weightMethod !== "MAX_ABS") unsupported.push(`weightMethod ${options.weightMethod}`);
+  if (options.bits !== 8) unsupported.push(`bits ${options.bits}`);
+  if (options.int16.length > 0) unsupported.push("int16 activations");
+  if (options.crossLayerEqualization) unsupported.push("crossLayerEqualization");
+  if (options.biasCorrection) unsupported.push("biasCorrection");
+  if (unsupported.length > 0) throw new Error(`Not supported yet: ${unsupported.join(", ")}`);
+}
 
 /** Result of {@link quantizeModel}. */
 export interface QuantizeResult {
@@ -87,6 +116,7 @@ export async function quantizeModel(
   options: QuantizeOptions,
   onProgress?: CalibrationProgress,
 ): Promise<QuantizeResult> {
+  assertSupported(options);
   let t0 = performance.now();
   const prepared = cloneModel(model);
   const prepare = prepareModel(prepared);
