@@ -9,18 +9,10 @@ import { Graph, type Model, type Node, type ValueInfo } from "../core/onnx/ir.ts
 import { encodeModel } from "../core/onnx/model.ts";
 import { DataType, makeTensor, sizeOf, type Tensor } from "../core/onnx/tensor.ts";
 import { createOrtExecutor } from "../targets/ort.ts";
+import { mulberry32 } from "../core/calib/_test_rng.ts";
 
 /** Deterministic PRNG (mulberry32) for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** A float tensor of the given shape filled with values in [lo, hi). */
 export function randomFloats(name: string, dims: number[], random: () => number, lo = -1, hi = 1): Tensor {
