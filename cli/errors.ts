@@ -10,13 +10,14 @@ import { DataError } from "./images.ts";
 import { OutputError } from "./files.ts";
 import { OnnxFormatError } from "../core/onnx/model.ts";
 import { CalibrationError } from "../core/quant/calibrate.ts";
+import { ConfigError } from "../core/config/errors.ts";
 
 /** Wrong flags or arguments. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const USER_ERRORS = [UsageError, DataError, OutputError, OnnxFormatError, CalibrationError];
+const USER_ERRORS = [UsageError, DataError, OutputError, OnnxFormatError, CalibrationError, ConfigError];
 
 /**
  * Runs a command's main function and turns failures into one line and an exit code.
