@@ -8,6 +8,7 @@
 import type { Evaluation, QuantizeOptions, QuantizeResult } from "../core/pipeline.ts";
 import type { OutputMetrics } from "../core/metrics/accumulate.ts";
 import { opsetVersion } from "../core/onnx/model.ts";
+import type { DebugReport } from "../core/report/schema.ts";
 
 /** One quantized tensor in the report. */
 export interface TensorReport {
@@ -49,6 +50,8 @@ export interface QuantizeReport {
   outputs: OutputMetrics[];
   tensors: TensorReport[];
   timings: { prepare: number; calibrate: number; rewrite: number; evaluate: number };
+  /** The per-layer debug report (core/report/schema.ts), present when `--report` asked for one. */
+  debug?: DebugReport;
 }
 
 /**

@@ -69,3 +69,97 @@ export function argmax(data: Float32Array, start = 0, end = data.length): number
   for (let i = start + 1; i < end; i++) if (data[i]! > data[best]!) best = i;
   return best - start;
 }
+
+/**
+ * tpu-mlir's euclidean similarity 1 − ‖a − b‖ / ‖(a + b) / 2‖ (npz_tool compare; 1e-7 added to the
+ * denominator as tpu-mlir does, so two all-zero tensors score 1). 1.0 means identical.
+ *
+ * @example
+ * ```ts
+ * import { euclideanSimilarity } from "./similarity.ts";
+ * euclideanSimilarity(new Float32Array([3, 4]), new Float32Array([3, 4])); // 1
+ * ```
+ */
+export function euclideanSimilarity(a: Float32Array, b: Float32Array, start = 0, end = a.length): number {
+  let dd = 0, mm = 0;
+  for (let i = start; i < end; i++) {
+    const x = a[i]!, y = b[i]!;
+    dd += (x - y) * (x - y);
+    mm += (x + y) * (x + y) / 4;
+  }
+  // tpu-mlir tensor_compare: sr = ‖(x + y) / 2‖ + 1e-7
+  return 1 - Math.sqrt(dd) / (Math.sqrt(mm) + 1e-7);
+}
+
+/**
+ * tpu-mlir's signal-to-quantization-noise ratio in dB: 10·log10(Var(a) / Var(a − b)) with
+ * zero-mean variances; `Infinity` when either variance is 0 (as tpu-mlir). Not symmetric:
+ * `signal` is the float tensor, `quantized` the int8 one.
+ *
+ * @example
+ * ```ts
+ * import { sqnrDb } from "./similarity.ts";
+ * sqnrDb(new Float32Array([1, -1, 1, -1]), new Float32Array([1.1, -1.1, 1.1, -1.1])); // ≈ 20
+ * ```
+ */
+export function sqnrDb(signal: Float32Array, quantized: Float32Array, start = 0, end = signal.length): number {
+  const n = end - start;
+  if (n <= 0) return Infinity;
+  let sumA = 0, sumD = 0;
+  for (let i = start; i < end; i++) {
+    sumA += signal[i]!;
+    sumD += signal[i]! - quantized[i]!;
+  }
+  const meanA = sumA / n, meanD = sumD / n;
+  let varA = 0, varD = 0;
+  for (let i = start; i < end; i++) {
+    const a = signal[i]! - meanA, d = signal[i]! - quantized[i]! - meanD;
+    varA += a * a;
+    varD += d * d;
+  }
+  if (varA === 0 || varD === 0) return Infinity;
+  return 10 * Math.log10(varA / varD);
+}
+
+/** Shares of a float tensor's values that its quantization clips or flushes to zero. */
+export interface ClippingRates {
+  /** Values below the lowest representable value (q would be < qmin before clamping). */
+  low: number;
+  /** Values above the highest representable value (q would be > qmax). */
+  high: number;
+  /** Values that are not 0 in float but quantize to the zero point. */
+  roundedToZero: number;
+}
+
+/**
+ * Where the float values fall against a quantization grid: saturated at either end, or
+ * non-zero but rounded to zero (q = round(x / scale) + zeroPoint, round half away from zero).
+ *
+ * @example
+ * ```ts
+ * import { clippingRates } from "./similarity.ts";
+ * clippingRates(new Float32Array([2, -3, 0.1, 0]), { scale: 1, zeroPoint: 0, qmin: -2, qmax: 2 });
+ * // { low: 0.25, high: 0, roundedToZero: 0.25 }
+ * ```
+ */
+export function clippingRates(
+  float: Float32Array,
+  params: { scale: number; zeroPoint: number; qmin: number; qmax: number },
+  start = 0,
+  end = float.length,
+): ClippingRates {
+  if (end <= start) return { low: 0, high: 0, roundedToZero: 0 };
+  // round(v) > qmax ⇔ v ≥ qmax + 0.5 (half away from zero); |v| < 0.5 ⇔ round(v) = 0.
+  const hi = (params.qmax - params.zeroPoint + 0.5) * params.scale;
+  const lo = (params.qmin - params.zeroPoint - 0.5) * params.scale;
+  const half = 0.5 * params.scale;
+  let low = 0, high = 0, zero = 0;
+  for (let i = start; i < end; i++) {
+    const x = float[i]!;
+    if (x >= hi) high++;
+    else if (x <= lo) low++;
+    else if (x !== 0 && x < half && x > -half) zero++;
+  }
+  const n = end - start;
+  return { low: low / n, high: high / n, roundedToZero: zero / n };
+}
