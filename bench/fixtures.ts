@@ -53,4 +53,16 @@ export const BENCH_MODELS: BenchModel[] = [
     calib: "calib-data/ocr-lines",
     evaluation: "folder",
   },
+  {
+    // torchvision's MobileNetV2 (width 0.5, 52 convs) at 32×32: scripts/fixtures/make_torchvision.py.
+    // Calibration: the same 300 28×28 PNGs, stretched to 32×32 by the image reader (sharp fit "fill", lanczos3);
+    // evaluation: the t10k images stretched the same way (bench/peers/data.ts t10kSource).
+    name: "fmnist_mobilenetv2_tv",
+    path: "calib-data/models/fmnist_mobilenetv2_tv.onnx",
+    input: "input",
+    output: "logits",
+    spec: { ...FMNIST_SPEC, width: 32, height: 32 },
+    calib: "calib-data/fmnist",
+    evaluation: "fmnist-t10k",
+  },
 ];
