@@ -1,0 +1,16 @@
+/* Broadcasting Add; semantics: core/sim/ops/add.ts. */
+#include "broadcast.h"
+
+void qm_op_add(const qm_op *op) {
+  const qm_tensor *a = &op->in[0], *b = &op->in[1], *y = &op->out;
+  const uint8_t *ad = qm_bytes(a), *bd = qm_bytes(b);
+  qm_broadcast it;
+  uint32_t o;
+  qm_broadcast_init(&it, op);
+  for (o = 0; o < y->count; o++) {
+    int64_t acc = (int64_t)(qm_get(a, ad, (uint32_t)it.ia) - a->zp) * op->multiplier_a +
+                  (int64_t)(qm_get(b, bd, (uint32_t)it.ib) - b->zp) * op->multiplier_b;
+    qm_put(y->data, o, qm_clamp(y->zp + qm_rounding_shift(acc, op->shift1), op->act_min, op->act_max));
+    qm_broadcast_next(&it, y);
+  }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the native runtime's runner for one architecture into out/native/<arch>/qm_run.
+#   scripts/native/build.sh host      gcc, native
+#   scripts/native/build.sh aarch64   aarch64-linux-gnu-gcc, static (run: qemu-aarch64 out/native/aarch64/qm_run)
+#   scripts/native/build.sh armv7     arm-linux-gnueabihf-gcc, static (run: qemu-arm out/native/armv7/qm_run)
+# Extra flags: OPT="-O0 -g -fsanitize=address,undefined" scripts/native/build.sh host
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+arch=${1:-host}
+case "$arch" in
+  host) cc=${CC:-gcc}; ldflags="" ;;
+  aarch64) cc=aarch64-linux-gnu-gcc; ldflags="-static" ;;
+  armv7) cc=arm-linux-gnueabihf-gcc; ldflags="-static" ;;
+  *) echo "build.sh: unknown architecture $arch (host, aarch64, armv7)" >&2; exit 2 ;;
+esac
+out=${OUT:-$root/out/native/$arch}
+mkdir -p "$out"
+# Build beside the target and rename into place: a runner another process is executing stays intact.
+tmp=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+make -s -B -C "$root/runtime" CC="$cc" OUT="$tmp" LDFLAGS="$ldflags" ${OPT:+OPT="$OPT"} >&2
+mv -f "$tmp/qm_run" "$out/qm_run"
+echo "$out/qm_run"
