@@ -1,17 +1,21 @@
 /**
- * Child process for the memory bench: calibrates a model on the first N
- * Fashion-MNIST test images and prints its own peak RSS (VmHWM) as JSON.
- * Run alone so nothing else inflates the peak.
+ * Child process for the memory bench: calibrates a model on N images with one method variant
+ * (QuantizeOptions overrides as JSON) and prints its own peak RSS (VmHWM) and calibration time
+ * as JSON. Run alone so nothing else inflates the peak. Loading the data set (the whole
+ * Fashion-MNIST train file) peaks higher than calibrating, so after loading it collects garbage
+ * (with --v8-flags=--expose-gc) and resets the peak (`5` to /proc/self/clear_refs, Linux): the
+ * peak reported is the calibration's own.
+ *
+ *   deno run -A --v8-flags=--expose-gc bench/rss_child.ts MODEL N '{"method":"KL"}' [BATCH]
  *
  * @module
  */
 
 import { decodeModel } from "../core/onnx/model.ts";
-import { DEFAULT_QUANTIZE_OPTIONS, quantizeModel } from "../core/pipeline.ts";
+import { DEFAULT_QUANTIZE_OPTIONS, quantizeModel, type QuantizeOptions } from "../core/pipeline.ts";
 import { createOrtExecutor } from "../targets/ort.ts";
-import { readIdxImages } from "../cli/idx.ts";
-import { idxSource } from "../cli/source.ts";
-import { BENCH_MODELS, FMNIST_DIR } from "./fixtures.ts";
+import { BENCH_MODELS } from "./fixtures.ts";
+import { benchCalibration } from "./calib_source.ts";
 
 function vmHwmBytes(): number {
   const status = Deno.readTextFileSync("/proc/self/status");
@@ -19,20 +23,25 @@ function vmHwmBytes(): number {
   return kb * 1024;
 }
 
-const [name, count, method] = Deno.args;
-const m = BENCH_MODELS.find((b) => b.name === name)!;
-const images = await readIdxImages(`${FMNIST_DIR}/t10k-images-idx3-ubyte.gz`);
-const source = idxSource(images, undefined, m.input, m.spec, { batchSize: 1, count: Number(count) });
+const [name, count, overrides, batch] = Deno.args;
+const m = BENCH_MODELS.find((b) => b.name === name);
+if (!m) throw new Error(`Unknown bench model "${name}"`);
+const options: QuantizeOptions = { ...DEFAULT_QUANTIZE_OPTIONS, ...JSON.parse(overrides ?? "{}") };
+const { source } = await benchCalibration(m, Number(count), Number(batch ?? 1));
 const model = decodeModel(await Deno.readFile(m.path), m.path);
+(globalThis as { gc?: () => void }).gc?.();
+try {
+  Deno.writeTextFileSync("/proc/self/clear_refs", "5"); // resets VmHWM to the current RSS
+} catch {
+  // not Linux, or not allowed: the peak then includes loading the data
+}
 const before = vmHwmBytes();
 const t0 = performance.now();
-const result = await quantizeModel(model, source, createOrtExecutor, {
-  ...DEFAULT_QUANTIZE_OPTIONS,
-  method: method ?? "KL",
-});
+const result = await quantizeModel(model, source, createOrtExecutor, options);
 console.log(JSON.stringify({
   samples: result.calibrationSamples,
   seconds: (performance.now() - t0) / 1000,
+  calibrationSeconds: result.timings.calibrate / 1000,
   peakRssBeforeBytes: before,
   peakRssBytes: vmHwmBytes(),
 }));

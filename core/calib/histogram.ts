@@ -16,6 +16,11 @@
  * @module
  */
 
+import { type WasmKernel, wasmKernel } from "./_wasm_kernel.ts";
+
+/** Below this many values the copy into WebAssembly memory costs more than the JavaScript loop. */
+const WASM_MIN_VALUES = 64;
+
 /** Largest finite float64; `!(|x| <= MAX_FINITE)` is true exactly for NaN and ±Infinity. */
 const MAX_FINITE = Number.MAX_VALUE;
 
@@ -70,6 +75,8 @@ export interface AbsHistogramOptions {
    * binned. Default: none skipped (exact zeros go to bin 0).
    */
   readonly deadZone?: number;
+  /** Use the WebAssembly SIMD kernel where available (default true); false: the JavaScript loop. */
+  readonly wasm?: boolean;
 }
 
 /** Values handled per inner loop; keeps every per-bin `Uint32Array` count below 2^32. */
@@ -120,6 +127,9 @@ export class AbsHistogram {
   #skipped = 0;
   /** Counts since the last flush: integer increments are much faster than float ones. Slot `binCount` is the dead zone. */
   #pending: Uint32Array;
+  /** The WebAssembly kernel (null: JavaScript loops) and this histogram's counts region in its memory. */
+  #kernel: WasmKernel | null;
+  #region: number | undefined;
   #pendingTotal = 0;
 
   /** Builds an empty histogram; throws a `RangeError` on a bad bin count or range. */
@@ -139,6 +149,7 @@ export class AbsHistogram {
     this.deadZone = options.deadZone ?? -1;
     this.#counts = new Float64Array(binCount);
     this.#pending = new Uint32Array(binCount + 1);
+    this.#kernel = options.wasm === false ? null : wasmKernel();
   }
 
   /** Count per bin. Do not modify. */
@@ -162,8 +173,41 @@ export class AbsHistogram {
     for (let start = 0; start < values.length; start += CHUNK) {
       const end = Math.min(values.length, start + CHUNK);
       if (this.#pendingTotal > PENDING_LIMIT) this.#flush();
-      this.#addRange(values, start, end);
+      if (this.#kernel && end - start >= WASM_MIN_VALUES) this.#addWasm(values.subarray(start, end), start);
+      else this.#addRange(values, start, end);
     }
+  }
+
+  /**
+   * Moves the counts out of WebAssembly memory and frees them there (a later `add` allocates
+   * again). The KL calibrator calls it once it has its threshold.
+   */
+  release(): void {
+    this.#flush();
+    if (this.#region !== undefined) this.#kernel!.free(this.#region, 4 * (this.binCount + 1));
+    this.#region = undefined;
+  }
+
+  /**
+   * The WebAssembly kernel computes the same bins: its f32 multiply is MNN's float product, its
+   * truncation MNN's int cast, and |x| <= float32(deadZone) in float32 equals |x| <= deadZone in
+   * float64 for float32 |x| whenever float32(deadZone) <= deadZone (1e-6: yes).
+   */
+  #addWasm(values: Float32Array, offset: number): void {
+    const kernel = this.#kernel!;
+    kernel.load(values);
+    const range = kernel.range(values.length);
+    if (!(Math.abs(range.min) <= MAX_FINITE && Math.abs(range.max) <= MAX_FINITE)) {
+      for (let i = 0; i < values.length; i++) {
+        if (!(Math.abs(values[i]!) <= MAX_FINITE)) throw new NonFiniteValueError(values[i]!, i + offset);
+      }
+    }
+    this.#region ??= kernel.allocCounts(4 * (this.binCount + 1));
+    kernel.hist(values.length, this.#region, this.binsPerUnit, this.binCount - 1, this.deadZone, this.binCount + 1);
+    this.#pendingTotal += values.length;
+    this.min = Math.min(this.min, range.min);
+    this.max = Math.max(this.max, range.max);
+    this.count += values.length;
   }
 
   #addRange(values: Float32Array, start: number, end: number): void {
@@ -204,9 +248,20 @@ export class AbsHistogram {
     if (this.#pendingTotal === 0) return;
     const counts = this.#counts;
     const pending = this.#pending;
-    for (let k = 0; k < this.binCount; k++) counts[k]! += pending[k]!;
-    this.#skipped += pending[this.binCount]!;
+    const n = this.binCount;
+    for (let k = 0; k < n; k++) counts[k]! += pending[k]!;
+    this.#skipped += pending[n]!;
     pending.fill(0);
+    if (this.#region !== undefined) {
+      const slots = n + 1;
+      const region = this.#kernel!.counts(this.#region, 4 * slots);
+      for (let k = 0; k <= n; k++) {
+        const sum = region[k]! + region[slots + k]! + region[2 * slots + k]! + region[3 * slots + k]!;
+        if (k < n) counts[k]! += sum;
+        else this.#skipped += sum;
+      }
+      region.fill(0);
+    }
     this.#pendingTotal = 0;
   }
 }

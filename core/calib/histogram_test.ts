@@ -84,3 +84,26 @@ Deno.test("AbsHistogram: an empty batch changes nothing", () => {
   assert.equal(histogram.min, Infinity);
   assert.deepEqual([...histogram.counts], new Array(8).fill(0));
 });
+
+Deno.test("AbsHistogram: the WebAssembly kernel bins exactly like the JavaScript loop (float32 products, dead zone)", () => {
+  const random = mulberry32(13);
+  const data = uniformSamples(random, 20_003, 3);
+  for (let i = 0; i < data.length; i += 7) data[i] = 0;
+  data[100] = 0.007324218284338713; // float32 product rounds up to the next bin (see above)
+  data[101] = 1e-6;
+  data[102] = -Math.fround(1e-6);
+  for (const deadZone of [undefined, 1e-6]) {
+    const options = { binCount: 2048, maxAbs: 3, ...(deadZone === undefined ? {} : { deadZone }) };
+    const js = new AbsHistogram({ ...options, wasm: false });
+    const wasm = new AbsHistogram(options);
+    js.add(data);
+    wasm.add(data);
+    assert.deepEqual([...wasm.counts], [...js.counts]);
+    assert.deepEqual([wasm.skipped, wasm.min, wasm.max, wasm.count], [js.skipped, js.min, js.max, js.count]);
+  }
+  const bad = data.slice();
+  bad[15_000] = Infinity;
+  assert.throws(() => new AbsHistogram({ binCount: 16, maxAbs: 1 }).add(bad), (e: unknown) => {
+    return e instanceof NonFiniteValueError && e.index === 15_000;
+  });
+});

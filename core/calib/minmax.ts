@@ -7,7 +7,11 @@
  */
 
 import { NonFiniteValueError } from "./histogram.ts";
-import type { CalibrationRange, Calibrator, CalibratorOptions } from "./types.ts";
+import { wasmKernel } from "./_wasm_kernel.ts";
+
+/** Below this many values the copy into WebAssembly memory costs more than the JavaScript loop. */
+const WASM_MIN_VALUES = 64;
+import type { CalibrationRange, Calibrator, CalibratorOptions, PassInput } from "./types.ts";
 
 /**
  * Tracks the running minimum and maximum of a tensor in one pass.
@@ -31,7 +35,7 @@ export class MinMaxCalibrator implements Calibrator {
   min = Infinity;
   /** Largest value seen so far (-Infinity before any). */
   max = -Infinity;
-  /** Number of values seen so far. */
+  /** Number of values seen so far (on range passes: samples). */
   count = 0;
 
   /** Builds an empty calibrator; MinMax uses no option. */
@@ -43,6 +47,27 @@ export class MinMaxCalibrator implements Calibrator {
     this.include(values);
   }
 
+  /** MinMax needs only each sample's min and max, which the runtime can compute in-graph. */
+  passInput(_pass: number): PassInput {
+    return "ranges";
+  }
+
+  /** Folds per-sample minima and maxima (finite, checked by the driver) into the running range. */
+  observeRanges(pass: number, mins: Float32Array, maxs: Float32Array): void {
+    if (pass !== 0) throw new RangeError(`Cannot observe pass ${pass}: MINMAX has 1 pass (pass 0)`);
+    this.includeRanges(mins, maxs);
+  }
+
+  /** Folds per-sample minima and maxima whatever the pass; other calibrators use it for their range pass. */
+  includeRanges(mins: Float32Array, maxs: Float32Array): void {
+    let min = this.min, max = this.max;
+    for (let i = 0; i < mins.length; i++) min = mins[i]! < min ? mins[i]! : min;
+    for (let i = 0; i < maxs.length; i++) max = maxs[i]! > max ? maxs[i]! : max;
+    this.min = min;
+    this.max = max;
+    this.count += mins.length;
+  }
+
   /**
    * Folds `values` into the running min/max whatever the pass; other calibrators
    * use it for their range pass.
@@ -50,6 +75,17 @@ export class MinMaxCalibrator implements Calibrator {
   include(values: Float32Array): void {
     const n = values.length;
     if (n === 0) return;
+    const kernel = n >= WASM_MIN_VALUES ? wasmKernel() : null;
+    if (kernel) {
+      kernel.load(values);
+      const range = kernel.range(n);
+      if (Math.abs(range.min) <= Number.MAX_VALUE && Math.abs(range.max) <= Number.MAX_VALUE) {
+        this.min = Math.min(this.min, range.min);
+        this.max = Math.max(this.max, range.max);
+        this.count += n;
+        return;
+      } // else: the loop below finds the first NaN / Inf and throws
+    }
     let min = Infinity;
     let max = -Infinity;
     let nonFinite = 0;

@@ -61,3 +61,19 @@ Deno.test("MinMax: one pass only, and no range before any value", () => {
   calibrator.observe(0, new Float32Array(0));
   assert.throws(() => calibrator.range(), /no values were observed/);
 });
+
+Deno.test("MinMax: long arrays (WebAssembly range) give the exact extremes and catch NaN anywhere", () => {
+  const data = uniformSamples(mulberry32(12), 10_001, 4);
+  let min = Infinity, max = -Infinity;
+  for (const x of data) [min, max] = [Math.min(min, x), Math.max(max, x)];
+  const calibrator = new MinMaxCalibrator({ clamp: 127 });
+  calibrator.observe(0, data);
+  assert.deepEqual([calibrator.min, calibrator.max], [min, max]);
+  for (const at of [5, 4000, 10_000]) {
+    const bad = data.slice();
+    bad[at] = NaN;
+    assert.throws(() => new MinMaxCalibrator({ clamp: 127 }).observe(0, bad), (e: unknown) => {
+      return e instanceof NonFiniteValueError && e.index === at;
+    });
+  }
+});

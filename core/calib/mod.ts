@@ -5,14 +5,32 @@
  * @module
  */
 
+import { createAdmmCalibrator } from "./admm.ts";
+import { createEmaCalibrator } from "./ema.ts";
 import { createKlCalibrator } from "./kl.ts";
 import { createMinMaxCalibrator } from "./minmax.ts";
+import { createMseCalibrator } from "./mse.ts";
+import { createPercentileCalibrator } from "./percentile.ts";
 import type { Calibrator, CalibratorFactory, CalibratorOptions } from "./types.ts";
 
-export type { CalibrationRange, Calibrator, CalibratorFactory, CalibratorOptions } from "./types.ts";
+export type {
+  CalibrationRange,
+  Calibrator,
+  CalibratorFactory,
+  CalibratorOptions,
+  PassInput,
+  ValueRange,
+} from "./types.ts";
 export { AbsHistogram, type AbsHistogramOptions, NonFiniteValueError } from "./histogram.ts";
 export { createMinMaxCalibrator, MinMaxCalibrator } from "./minmax.ts";
 export { createKlCalibrator, type KlCalibrationRange, KlCalibrator, klThresholdBin } from "./kl.ts";
+export { GrowingAbsHistogram, type GrowingAbsHistogramOptions, resampleHistogram } from "./growing_histogram.ts";
+export { PiecewiseUniform } from "./piecewise_uniform.ts";
+export type { HistogramCalibrationRange } from "./_histogram_calibrator.ts";
+export { createEmaCalibrator, EmaCalibrator, nudgedRange } from "./ema.ts";
+export { AdmmCalibrator, admmScale, admmStep, createAdmmCalibrator } from "./admm.ts";
+export { createPercentileCalibrator, DEFAULT_PERCENTILE, PercentileCalibrator, percentileOf } from "./percentile.ts";
+export { createMseCalibrator, MseCalibrator, mseThreshold, quantizationError } from "./mse.ts";
 
 /**
  * Every calibration method by its upper-case config name.
@@ -21,13 +39,17 @@ export { createKlCalibrator, type KlCalibrationRange, KlCalibrator, klThresholdB
  * ```ts
  * import assert from "node:assert/strict";
  * import { calibrators } from "./mod.ts";
- * assert.deepEqual(Object.keys(calibrators).sort(), ["KL", "MAX_ABS", "MINMAX"]);
+ * assert.deepEqual(Object.keys(calibrators).sort(), ["ADMM", "EMA", "KL", "MAX_ABS", "MINMAX", "MSE", "PERCENTILE"]);
  * ```
  */
 export const calibrators: Readonly<Record<string, CalibratorFactory>> = {
   MINMAX: createMinMaxCalibrator,
   MAX_ABS: createMinMaxCalibrator, // MNN's name for symmetric max |x|
   KL: createKlCalibrator,
+  EMA: createEmaCalibrator, // MNN's asymmetric moving average of per-batch ranges
+  ADMM: createAdmmCalibrator, // MNN's ADMM scale
+  PERCENTILE: createPercentileCalibrator, // ORT's percentile of |x|
+  MSE: createMseCalibrator, // least expected squared quantization error
 };
 
 /**
@@ -37,7 +59,7 @@ export const calibrators: Readonly<Record<string, CalibratorFactory>> = {
  * ```ts
  * import assert from "node:assert/strict";
  * import { createCalibrator } from "./mod.ts";
- * assert.equal(createCalibrator("kl", { clamp: 127 }).passes, 2);
+ * assert.equal(createCalibrator("kl", { clamp: 127 }).passes, 1); // one range-growing pass (klPasses: 2 for MNN's two)
  * assert.throws(() => createCalibrator("entropy", { clamp: 127 }), /Unknown calibration method "entropy"/);
  * ```
  */

@@ -10,7 +10,7 @@ Deno.test("createCalibrator: looks names up case-insensitively, MAX_ABS is MINMA
 
 Deno.test("createCalibrator: an unknown name lists the known ones", () => {
   assert.throws(() => createCalibrator("X", { clamp: 127 }), {
-    message: 'Unknown calibration method "X"; known: KL, MAX_ABS, MINMAX',
+    message: 'Unknown calibration method "X"; known: ADMM, EMA, KL, MAX_ABS, MINMAX, MSE, PERCENTILE',
   });
   for (const name of ["", "__proto__", "constructor", "toString"]) {
     assert.throws(() => createCalibrator(name, { clamp: 127 }), /Unknown calibration method/);

@@ -12,6 +12,20 @@
  */
 
 /**
+ * The smallest and largest of a batch of values, both finite.
+ *
+ * @example
+ * ```ts
+ * import type { ValueRange } from "./types.ts";
+ * const range: ValueRange = { min: -0.5, max: 6 };
+ * ```
+ */
+export interface ValueRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
  * A float clipping range chosen by a calibrator. `min <= 0 <= max` is not required.
  *
  * @example
@@ -55,7 +69,29 @@ export interface CalibratorOptions {
    * when absent, that rule is not applied.
    */
   readonly shape?: readonly number[];
+  /** Percentile method: the share of |x| kept unclipped, in percent (default 99.999, as ORT). */
+  readonly percentile?: number;
+  /** Histogram methods: number of bins (a power of two; each method has its default). */
+  readonly bins?: number;
+  /** EMA: samples per moving-average step (MNN `batch_size`, default 32). */
+  readonly emaBatchSize?: number;
+  /** EMA: weight of the old value per step (MNN momentum, default 0.99). */
+  readonly emaDecay?: number;
+  /** KL: 2 (default, MNN's range pass then histogram pass) or 1 (one range-growing histogram pass). */
+  readonly klPasses?: number;
 }
+
+/**
+ * What a calibrator reads on one pass: every value, only each sample's minimum and
+ * maximum (which the runtime can compute in-graph, so nothing else is copied out), or nothing.
+ *
+ * @example
+ * ```ts
+ * import type { PassInput } from "./types.ts";
+ * const rangePass: PassInput = "ranges";
+ * ```
+ */
+export type PassInput = "values" | "ranges" | "none";
 
 /**
  * One streaming observer of one tensor.
@@ -85,6 +121,17 @@ export interface Calibrator {
   observe(pass: number, values: Float32Array): void;
   /** The chosen range; call once after the last pass. */
   range(): CalibrationRange;
+  /**
+   * What pass `pass` needs (default: `"values"` on every pass). It depends only on the
+   * method, its options and, after the first batch, the tensor's shape; a driver may ask a
+   * calibrator built without a shape for pass 0.
+   */
+  passInput?(pass: number): PassInput;
+  /**
+   * Feeds one batch on a `"ranges"` pass: `mins[i]` and `maxs[i]` are the smallest and largest
+   * value of sample `i` (finite: the driver rejects NaN and ±Infinity itself).
+   */
+  observeRanges?(pass: number, mins: Float32Array, maxs: Float32Array): void;
 }
 
 /**

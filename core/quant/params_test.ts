@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { activationParams, roundHalfAway } from "./params.ts";
+import { activationParams, clampForBits, roundHalfAway } from "./params.ts";
 
 Deno.test("activationParams: symmetric int8 uses threshold / clamp and zero point 0", () => {
   const p = activationParams(
@@ -29,4 +29,16 @@ Deno.test("activationParams: an all-zero tensor still gets a positive scale", ()
 
 Deno.test("roundHalfAway: ties go away from zero", () => {
   assert.deepEqual([2.5, -2.5, 0.5, -0.5, 1.4, -1.6].map(roundHalfAway), [3, -3, 1, -1, 1, -2]);
+});
+
+Deno.test("activationParams: bits lower the clamp; int16 uses 32767; asymmetric keeps the observed side", () => {
+  const range = { min: -2.54, max: 2.54, threshold: 2.54, observedMin: 0, observedMax: 3 };
+  const four = activationParams(range, "symmetric-int8", 127, { bits: 4 });
+  assert.deepEqual([four.qmin, four.qmax, four.scale], [-7, 7, 2.54 / 7]);
+  const wide = activationParams(range, "symmetric-int8", 127, { int16: true });
+  assert.deepEqual([wide.qmin, wide.qmax, wide.dataType, wide.scale], [-32767, 32767, 5, 2.54 / 32767]);
+  const asym = activationParams(range, "asymmetric-uint8", 127, { bits: 6 });
+  assert.deepEqual([asym.qmin, asym.qmax, asym.zeroPoint, asym.scale], [0, 63, 0, 2.54 / 63]); // [0, T]: a ReLU output
+  assert.throws(() => activationParams(range, "symmetric-int8", 127, { bits: 9 }), RangeError);
+  assert.equal(clampForBits(120, 8), 120);
 });

@@ -10,16 +10,20 @@
  */
 
 import type { Graph, Model, Node } from "../onnx/ir.ts";
+import { opsetVersion } from "../onnx/model.ts";
 import { DataType, makeTensor, type TensorData, toFloat32 } from "../onnx/tensor.ts";
 import type { QuantParams } from "./params.ts";
 import type { QuantPlan } from "./plan.ts";
-import { quantizeBias, type QuantizedWeights, quantizeWeights } from "./weights.ts";
+import { quantizeBias, type QuantizedWeights, quantizeWeights, type WeightQuantOptions } from "./weights.ts";
 
-/** Weight settings. */
-export interface WeightOptions {
+/** Weight settings: clamp, and method / symmetry (default MAX_ABS, symmetric). */
+export interface WeightOptions extends WeightQuantOptions {
   /** Largest weight magnitude, MNN `weight_clamp_value` (default 127). */
   clamp: number;
 }
+
+/** Domain of int16 QuantizeLinear/DequantizeLinear below opset 21 (ONNX Runtime's contrib ops). */
+const INT16_QDQ_DOMAIN = "com.microsoft";
 
 /** Sizes of what the rewrite wrote, for the report. */
 export interface RewriteSummary {
@@ -79,8 +83,18 @@ export function rewriteToQdq(
       sharedInt8Zero ??= initializer("zero_point_int8", DataType.INT8, [], new Int8Array(1));
       return sharedInt8Zero;
     }
-    const data = p.dataType === DataType.INT8 ? new Int8Array([p.zeroPoint]) : new Uint8Array([p.zeroPoint]);
+    const data = p.dataType === DataType.INT8
+      ? new Int8Array([p.zeroPoint])
+      : p.dataType === DataType.INT16
+      ? new Int16Array([p.zeroPoint])
+      : new Uint8Array([p.zeroPoint]);
     return initializer(`z${k}`, p.dataType, [], data);
+  };
+  // int16 Q/DQ is standard from opset 21; below, ONNX Runtime runs its com.microsoft versions.
+  const int16Domain = opsetVersion(model) >= 21 ? "" : INT16_QDQ_DOMAIN;
+  const activationQdq = (p: QuantParams, node: Node): Node => {
+    if (p.dataType === DataType.INT16) node.domain = int16Domain;
+    return node;
   };
   plan.quantized.forEach((t, k) => {
     const p = params.get(t);
@@ -91,13 +105,13 @@ export function rewriteToQdq(
     if (graphInputNames.has(t)) {
       const dequantized = fresh(dequantizedInputName(t));
       for (const n of graph.nodes) n.inputs = n.inputs.map((x) => x === t ? dequantized : x);
-      added.push(qdqNode("QuantizeLinear", `${t}:Q`, [t, scale, zeroPoint], quantized));
-      added.push(qdqNode("DequantizeLinear", `${t}:DQ`, [quantized, scale, zeroPoint], dequantized));
+      added.push(activationQdq(p, qdqNode("QuantizeLinear", `${t}:Q`, [t, scale, zeroPoint], quantized)));
+      added.push(activationQdq(p, qdqNode("DequantizeLinear", `${t}:DQ`, [quantized, scale, zeroPoint], dequantized)));
     } else {
       const float = fresh(`f${k}`);
       for (const n of graph.nodes) n.outputs = n.outputs.map((x) => x === t ? float : x);
-      added.push(qdqNode("QuantizeLinear", `${t}:Q`, [float, scale, zeroPoint], quantized));
-      added.push(qdqNode("DequantizeLinear", `${t}:DQ`, [quantized, scale, zeroPoint], t));
+      added.push(activationQdq(p, qdqNode("QuantizeLinear", `${t}:Q`, [float, scale, zeroPoint], quantized)));
+      added.push(activationQdq(p, qdqNode("DequantizeLinear", `${t}:DQ`, [quantized, scale, zeroPoint], t)));
     }
   });
 
@@ -116,12 +130,15 @@ export function rewriteToQdq(
       if (!entry) {
         const k = weightCache.size;
         const tensor = graph.initializers.get(name)!;
-        const q = quantizeWeights(toFloat32(tensor), tensor.dims, w.axis, weights.clamp);
+        const q = quantizeWeights(toFloat32(tensor), tensor.dims, w.axis, weights.clamp, weights);
         const qName = initializer(`w${k}`, DataType.INT8, [...tensor.dims], q.data);
         const perAxis = w.axis !== undefined;
         const scale = initializer(`ws${k}`, DataType.FLOAT, perAxis ? [q.scales.length] : [], q.scales);
         const dequantized = fresh(`wd${k}`);
-        added.push(qdqNode("DequantizeLinear", `${name}:DQ`, [qName, scale], dequantized, w.axis));
+        const zero = q.zeroPoints
+          ? [initializer(`wz${k}`, DataType.INT8, perAxis ? [q.zeroPoints.length] : [], q.zeroPoints)]
+          : [];
+        added.push(qdqNode("DequantizeLinear", `${name}:DQ`, [qName, scale, ...zero], dequantized, w.axis));
         entry = { dequantized, scale, q };
         weightCache.set(key, entry);
         weightScales.set(name, q);
@@ -163,6 +180,11 @@ export function rewriteToQdq(
   for (const name of [...graph.initializers.keys()]) if (!used.has(name)) graph.initializers.delete(name);
   graph.inputs = graph.inputs.filter((v) => !graph.initializers.has(v.name) || used.has(v.name));
   graph.sortTopologically();
+  if (
+    added.some((n) => n.domain === INT16_QDQ_DOMAIN) && !model.opsetImports.some((o) => o.domain === INT16_QDQ_DOMAIN)
+  ) {
+    model.opsetImports = [...model.opsetImports, { domain: INT16_QDQ_DOMAIN, version: 1 }];
+  }
   model.producerName = "int8-toolchain";
   return {
     activationsQuantized: plan.quantized.length,
