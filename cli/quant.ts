@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { basename, join } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
 import {
   DEFAULT_QUANTIZE_OPTIONS,
   evaluateQuantization,
@@ -15,12 +15,19 @@ import {
   type QuantizeOptions,
 } from "../core/pipeline.ts";
 import { decodeModel, MAX_MODEL_BYTES } from "../core/onnx/model.ts";
+import type { BatchSource } from "../core/quant/calibrate.ts";
 import type { Model } from "../core/onnx/ir.ts";
 import type { ImageLayout, ImagePreprocess } from "../core/preprocess.ts";
 import { createOrtExecutor } from "../targets/ort.ts";
+import { compileArtifact, NATIVE_TARGETS } from "../targets/native/mod.ts";
 import { assertWritable, reportPathFor, writeFileAtomic } from "./files.ts";
 import { imageFolderSource } from "./source.ts";
 import { buildReport } from "./report.ts";
+import { debugSessionForRun, finishDebugReport, writeDebugReport } from "./report_html.ts";
+import { formatDebugSummary } from "../core/report/summary.ts";
+import { createProgress } from "./progress.ts";
+import { loadConfigFile } from "./config/load.ts";
+import { buildJob, type JobOverrides } from "./config/job.ts";
 import { formatSummary } from "./print.ts";
 import { runMain, UsageError } from "./errors.ts";
 
@@ -28,15 +35,39 @@ const SAMPLE_MODEL = "calib-data/models/fmnist_mobilenet.onnx";
 const SAMPLE_CALIB = "calib-data/fmnist";
 
 const HELP = `Usage: deno task quant [--model M.onnx --calib DIR --out OUT.onnx] [options]
+       deno task quant --model M.onnx --config C --out OUT.onnx [options]
 
 Quantizes a float ONNX model to an int8 QDQ ONNX model with calibration images.
 With no arguments: ${SAMPLE_MODEL} with the images in ${SAMPLE_CALIB}/.
 
   --model PATH          float ONNX model
   --calib DIR           folder of calibration images (labels.csv beside them is used for accuracy)
+  --config PATH         a config file instead of --calib: quant.yaml, MNN imageInputConfig.json, MNN Python
+                        config.yaml, a no-training quant config.prototxt or Sophon auto_calib arguments
+                        (recognised from the content; paths in it are relative to it). Flags given with it
+                        override its values; --layout and --input-shape (N,C,H,W or "name: dims; name: dims")
+                        complete it
+  --dataset PATH        calibration dataset module (TypeScript) feeding every input (MNN Python's
+                        calibration_dataset; default: calibration_dataset.ts beside an MNN config.yaml)
+  --debug               print every quantized tensor's cosine and overflow rate (MNN debug)
   --out PATH            int8 model to write (default: out/<model>.int8.onnx); the report goes
                         next to it as <name>.report.json
-  --method NAME         activation calibration: KL (default, MNN's) or MINMAX (alias MAX_ABS)
+  --target NAME         write a native int8 artifact instead of the QDQ ONNX model: host-native or
+                        cortex-m (default --out: out/<model>.<target>.qm); ops the target cannot run are
+                        an error listing them
+  --method NAME         activation calibration: KL (default, MNN's), MINMAX (alias MAX_ABS), EMA (MNN's
+                        moving average; implies --asymmetric), ADMM (MNN's), PERCENTILE (ORT's) or MSE
+  --percentile P        PERCENTILE: share of |x| kept, in percent (default 99.999)
+  --ema-batch N         EMA: samples per moving-average step (default 32, MNN batch_size)
+  --kl-passes 1|2       KL: 1 (default) = one pass with a range-growing histogram, re-binned to MNN's
+                        2048 bins (faster); 2 = MNN's range pass + histogram pass, exactly MNN's thresholds
+  --weight-method M     MAX_ABS (default) or ADMM (MNN weight_quantize_method)
+  --asymmetric-weights  int8 weights with per-channel zero points (MAX_ABS)
+  --bits N              2..8 bits for weights and activations (MNN quant_bits): clamps 2^(N-1)-1
+  --int16 a,b           nodes or tensors whose activations stay 16-bit (sensitive layers)
+  --cle                 cross-layer equalization before calibration (DFQ/AIMET; ReLU6 between
+                        equalized convs becomes ReLU)
+  --bias-correction     empirical bias correction from the calibration data
   --mean a[,b,c]        per-channel mean on the [0,1] scale (default 0)
   --std a[,b,c]         per-channel std on the [0,1] scale (default 1): x = (pixel/255 - mean) / std
   --layout NCHW|NHWC    input memory layout (default NCHW)
@@ -50,6 +81,8 @@ With no arguments: ${SAMPLE_MODEL} with the images in ${SAMPLE_CALIB}/.
   --weight-clamp N      weight clamp (default 127, MNN weight_clamp_value)
   --skip a,b            node or tensor names to keep in float (MNN skip_quant_op_names)
   --threads N           ONNX Runtime threads (default 1)
+  --report PATH         also write the per-layer debug report: this HTML page (charts, worst layers,
+                        histograms; see deno task debug) and its JSON under "debug" in the JSON report
   --quiet               print nothing but errors
   -h, --help            this text
 `;
@@ -68,6 +101,57 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} takes a positive integer, got "${value}"`);
   return n;
+}
+
+/** Applies the calibration-algorithm flags (they override a config file's values). */
+function withAlgorithmFlags(
+  options: QuantizeOptions,
+  values: {
+    method?: string | undefined;
+    asymmetric?: boolean | undefined;
+    percentile?: string | undefined;
+    "ema-batch"?: string | undefined;
+    "kl-passes"?: string | undefined;
+    "weight-method"?: string | undefined;
+    "asymmetric-weights"?: boolean | undefined;
+    bits?: string | undefined;
+    int16?: string | undefined;
+    cle?: boolean | undefined;
+    "bias-correction"?: boolean | undefined;
+  },
+): QuantizeOptions {
+  const next: QuantizeOptions = { ...options, methodOptions: { ...options.methodOptions } };
+  if (values.method?.toUpperCase() === "EMA") next.scheme = "asymmetric-uint8"; // MNN's EMA is asymmetric
+  if (values.percentile !== undefined) {
+    const p = Number(values.percentile);
+    if (!(p > 0 && p <= 100)) throw new UsageError(`--percentile is in (0, 100], got "${values.percentile}"`);
+    next.methodOptions.percentile = p;
+  }
+  const emaBatch = positiveInt("ema-batch", values["ema-batch"]);
+  if (emaBatch) next.methodOptions.emaBatchSize = emaBatch;
+  if (values["kl-passes"] !== undefined) {
+    if (values["kl-passes"] !== "1" && values["kl-passes"] !== "2") {
+      throw new UsageError(`--kl-passes is 1 or 2, got "${values["kl-passes"]}"`);
+    }
+    next.methodOptions.klPasses = Number(values["kl-passes"]);
+  }
+  if (values["weight-method"] !== undefined) {
+    const method = values["weight-method"].toUpperCase();
+    if (method !== "MAX_ABS" && method !== "ADMM") {
+      throw new UsageError(`--weight-method is MAX_ABS or ADMM, got "${values["weight-method"]}"`);
+    }
+    next.weightMethod = method;
+  }
+  if (values["asymmetric-weights"]) next.weightScheme = "asymmetric";
+  if (values.bits !== undefined) {
+    const bits = Number(values.bits);
+    if (!Number.isInteger(bits) || bits < 2 || bits > 8) throw new UsageError(`--bits is 2..8, got "${values.bits}"`);
+    next.bits = bits;
+  }
+  if (values.int16) next.int16 = values.int16.split(",").map((s) => s.trim()).filter((s) => s);
+  if (values.cle) next.crossLayerEqualization = true;
+  if (values["bias-correction"]) next.biasCorrection = true;
+  return next;
 }
 
 /** The input spec of a single-image-input model, from its declared shape and the flags. */
@@ -145,7 +229,11 @@ export async function quantMain(args: string[]): Promise<void> {
     options: {
       model: { type: "string" },
       calib: { type: "string" },
+      config: { type: "string" },
+      dataset: { type: "string" },
+      debug: { type: "boolean" },
       out: { type: "string" },
+      target: { type: "string" },
       method: { type: "string" },
       mean: { type: "string" },
       std: { type: "string" },
@@ -158,8 +246,18 @@ export async function quantMain(args: string[]): Promise<void> {
       "per-tensor": { type: "boolean" },
       "feature-clamp": { type: "string" },
       "weight-clamp": { type: "string" },
+      percentile: { type: "string" },
+      "ema-batch": { type: "string" },
+      "kl-passes": { type: "string" },
+      "weight-method": { type: "string" },
+      "asymmetric-weights": { type: "boolean" },
+      bits: { type: "string" },
+      int16: { type: "string" },
+      cle: { type: "boolean" },
+      "bias-correction": { type: "boolean" },
       skip: { type: "string" },
       threads: { type: "string" },
+      report: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -168,13 +266,29 @@ export async function quantMain(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  const modelPath = values.model ?? SAMPLE_MODEL;
-  const calibDir = values.calib ?? (values.model ? undefined : SAMPLE_CALIB);
-  if (!calibDir) throw new UsageError("--calib DIR is required with --model");
-  const out = values.out ?? join("out", basename(modelPath).replace(/\.onnx$/i, "") + ".int8.onnx");
+  if (values.config && values.calib) throw new UsageError("give --calib or --config, not both");
+  const calibOnly = (["mean", "std", "no-resize"] as const).find((k) => values[k] !== undefined);
+  if (values.config && calibOnly) {
+    throw new UsageError(`--${calibOnly} applies to --calib; with --config the config file holds the preprocessing`);
+  }
+  const loaded = values.config ? await loadConfigFile(values.config) : undefined;
+  const configModel = loaded?.config.model;
+  const modelPath = values.model ??
+    (configModel
+      ? (isAbsolute(configModel.value) ? configModel.value : join(loaded!.dir, configModel.value))
+      : undefined) ??
+    (loaded ? undefined : SAMPLE_MODEL);
+  if (!modelPath) throw new UsageError(`--model is required: ${values.config} names no ONNX model`);
+  const calibDir = values.calib ?? (values.model || loaded ? undefined : SAMPLE_CALIB);
+  if (!calibDir && !loaded) throw new UsageError("--calib DIR (or --config FILE) is required with --model");
+  if (values.target && !Object.hasOwn(NATIVE_TARGETS, values.target)) {
+    throw new UsageError(`--target is ${Object.keys(NATIVE_TARGETS).join(" or ")}, got "${values.target}"`);
+  }
+  const out = values.out ??
+    join("out", basename(modelPath).replace(/\.onnx$/i, "") + (values.target ? `.${values.target}.qm` : ".int8.onnx"));
   const layout = (values.layout ?? "NCHW").toUpperCase();
   if (layout !== "NCHW" && layout !== "NHWC") throw new UsageError(`--layout is NCHW or NHWC, got "${values.layout}"`);
-  const options: QuantizeOptions = {
+  let options: QuantizeOptions = {
     ...DEFAULT_QUANTIZE_OPTIONS,
     method: (values.method ?? DEFAULT_QUANTIZE_OPTIONS.method).toUpperCase(),
     scheme: values.asymmetric ? "asymmetric-uint8" : "symmetric-int8",
@@ -190,26 +304,68 @@ export async function quantMain(args: string[]): Promise<void> {
   }
 
   await assertWritable(out);
+  if (values.report) await assertWritable(values.report);
   const reportPath = reportPathFor(out);
   const { model, bytes: floatBytes } = await readModel(modelPath);
-  const input = resolveInput(model, modelPath, {
-    layout,
-    shape: numberList("input-shape", values["input-shape"]),
-    mean: numberList("mean", values.mean) ?? [0],
-    std: numberList("std", values.std) ?? [1],
-  });
-  const batchSize = input.batch ?? positiveInt("batch", values.batch) ?? 1;
-  const limit = positiveInt("limit", values.limit);
-  const { source, files } = await imageFolderSource(calibDir, input.name, input.spec, {
-    batchSize,
-    ...(limit ? { limit } : {}),
-    resize: !values["no-resize"],
-  });
-  const progress = values.quiet ? undefined : progressPrinter(files.length);
-  const result = await quantizeModel(model, source, createOrtExecutor, options, progress);
-  progress?.(-1, 0, 0);
+  let source: BatchSource;
+  let total: number | undefined;
+  let sourceName: string;
+  let debug = values.debug ?? false;
+  let unit = "images";
+  if (loaded) {
+    const overrides: JobOverrides = {};
+    if (values.method) overrides.method = values.method;
+    const batch = positiveInt("batch", values.batch);
+    if (batch) overrides.batch = batch;
+    const limit = positiveInt("limit", values.limit);
+    if (limit) overrides.limit = limit;
+    if (values.layout) overrides.layout = layout;
+    if (values["input-shape"]) overrides.inputShapes = values["input-shape"];
+    if (values.dataset) overrides.dataset = values.dataset;
+    if (threads) overrides.threads = threads;
+    if (values.asymmetric) overrides.asymmetric = true;
+    if (values["per-tensor"]) overrides.perTensor = true;
+    if (values["feature-clamp"]) overrides.featureClamp = options.featureClamp;
+    if (values["weight-clamp"]) overrides.weightClamp = options.weightClamp;
+    if (options.skip.length > 0) overrides.skip = options.skip;
+    const job = await buildJob(model, loaded.config, loaded.dir, overrides);
+    options = job.options;
+    source = job.source;
+    total = job.samples;
+    sourceName = `${values.config} (${job.description})`;
+    debug ||= job.debug;
+    unit = job.unit;
+    if (!values.quiet) { for (const note of job.notes) console.log(`note: ${note}`); }
+  } else {
+    const input = resolveInput(model, modelPath, {
+      layout,
+      shape: numberList("input-shape", values["input-shape"]),
+      mean: numberList("mean", values.mean) ?? [0],
+      std: numberList("std", values.std) ?? [1],
+    });
+    const batchSize = input.batch ?? positiveInt("batch", values.batch) ?? 1;
+    const limit = positiveInt("limit", values.limit);
+    const folder = await imageFolderSource(calibDir!, input.name, input.spec, {
+      batchSize,
+      ...(limit ? { limit } : {}),
+      resize: !values["no-resize"],
+    });
+    source = folder.source;
+    total = folder.files.length;
+    sourceName = calibDir!;
+  }
+  options = withAlgorithmFlags(options, values);
+  const progress = values.quiet ? undefined : createProgress({ total, unit });
+  const result = await quantizeModel(model, source, createOrtExecutor, options, progress?.update);
+  progress?.done();
   const t0 = performance.now();
-  const evaluation = await evaluateQuantization(result, source, createOrtExecutor, { threads: options.threads ?? 1 });
+  // --report: the debug report reads the evaluation's float and int8 runs as they go.
+  const names = { model: modelPath, quantized: out, source: sourceName };
+  const debugSession = values.report ? debugSessionForRun(result, names, options.threads ?? 1) : undefined;
+  const evaluation = await evaluateQuantization(result, source, createOrtExecutor, {
+    threads: options.threads ?? 1,
+    ...(debugSession ? { observe: debugSession.observe.bind(debugSession) } : {}),
+  });
   const evaluateMs = performance.now() - t0;
   const report = buildReport({
     model: modelPath,
@@ -218,35 +374,27 @@ export async function quantMain(args: string[]): Promise<void> {
     result,
     evaluation,
     floatBytes,
-    source: calibDir,
+    source: sourceName,
     evaluateMs,
   });
-  await writeFileAtomic(out, result.quantizedBytes);
+  const native = values.target ? compileArtifact(result.quantized, { target: values.target }) : undefined;
+  await writeFileAtomic(out, native?.bytes ?? result.quantizedBytes);
+  if (debugSession && values.report) {
+    report.debug = await finishDebugReport(debugSession, evaluation);
+    await writeDebugReport(report.debug, values.report, undefined);
+  }
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + "\n");
   if (!values.quiet) {
-    console.log(formatSummary(report));
-    console.log(`\nWrote ${out} and ${reportPath}`);
-  }
-}
-
-/** A one-line progress display on a terminal (nothing when stderr is not a TTY). */
-function progressPrinter(total: number): (pass: number, passes: number, samples: number) => void {
-  const tty = Deno.stderr.isTerminal();
-  const encoder = new TextEncoder();
-  const start = performance.now();
-  return (pass, passes, samples) => {
-    if (!tty) return;
-    if (pass < 0) {
-      Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
-      return;
+    console.log(debug ? formatSummary(report, report.tensors.length) : formatSummary(report));
+    if (report.debug) console.log("\n" + formatDebugSummary(report.debug));
+    if (native) {
+      console.log(
+        `\nNative ${values.target} artifact: ${native.program.ops.length} ops, arena ${native.program.arenaSize} bytes, ` +
+          `weights ${native.weightBytes} bytes, file ${native.bytes.length} bytes`,
+      );
     }
-    const rate = samples / ((performance.now() - start) / 1000);
-    Deno.stderr.writeSync(
-      encoder.encode(
-        `\r\x1b[Kcalibrating: pass ${pass + 1}/${passes} ${samples}/${total} images (${rate.toFixed(0)}/s)`,
-      ),
-    );
-  };
+    console.log(`\nWrote ${out} and ${reportPath}${values.report ? ` and ${values.report}` : ""}`);
+  }
 }
 
 if (import.meta.main) await runMain(() => quantMain(Deno.args));

@@ -15,7 +15,14 @@ Deno.test("deno task quant with no arguments quantizes the bundled sample and pr
   await Deno.remove(out).catch(() => {});
   const r = await runCli("cli/quant.ts", []);
   assert.equal(r.code, 0, r.stderr);
-  for (const row of [/size .* MB → .* MB \(0\.\d+×\)/, /logits cosine\s+0\.9\d+/, /logits top-1 agreement/, /Worst 5 tensors/]) {
+  for (
+    const row of [
+      /size .* MB → .* MB \(0\.\d+×\)/,
+      /logits cosine\s+0\.9\d+/,
+      /logits top-1 agreement/,
+      /Worst 5 tensors/,
+    ]
+  ) {
     assert.match(r.stdout, row);
   }
   const float = (await Deno.stat(`${root}calib-data/models/fmnist_mobilenet.onnx`)).size;
