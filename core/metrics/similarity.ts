@@ -46,11 +46,15 @@ export function overflowRate(
   if (end <= start) return 0;
   // q = round(x / scale) + zp reaches an end exactly when x is within half a step of it.
   const hi = (params.qmax - params.zeroPoint - 0.5) * params.scale;
-  const lo = (params.qmin - params.zeroPoint + 0.5) * params.scale;
+  // When the zero point is the range's low end (uint8 after ReLU), the value 0 sits there
+  // exactly and is not an overflow: only values clipped below 0 count.
+  const lo = params.zeroPoint === params.qmin
+    ? -0.5 * params.scale
+    : (params.qmin - params.zeroPoint + 0.5) * params.scale;
   let count = 0;
   for (let i = start; i < end; i++) {
     const x = dequantized[i]!;
-    if (x >= hi || x <= lo) count++;
+    if (x >= hi || (params.zeroPoint === params.qmin ? x < lo : x <= lo)) count++;
   }
   return count / (end - start);
 }

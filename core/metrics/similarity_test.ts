@@ -66,3 +66,9 @@ Deno.test("clippingRates: saturated at both ends and flushed to zero, on the int
   });
   assert.deepEqual(clippingRates(new Float32Array([]), s8), { low: 0, high: 0, roundedToZero: 0 });
 });
+
+Deno.test("overflowRate: exact zeros of a uint8 tensor with zero point 0 are not overflow", () => {
+  const params = { scale: 0.1, zeroPoint: 0, qmin: 0, qmax: 255 };
+  // 0 → q 0 (in range), 25.5 → q 255 (end), -1 → clipped below 0
+  assert.equal(overflowRate(new Float32Array([0, 0, 25.5, -1]), params), 0.5);
+});
