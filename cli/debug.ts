@@ -27,6 +27,7 @@ import { loadConfigFile } from "./config/load.ts";
 import { buildJob, type JobOverrides } from "./config/job.ts";
 import { RUNTIME, writeDebugReport } from "./report_html.ts";
 import { runMain, UsageError } from "./errors.ts";
+import { numberList } from "./args.ts";
 
 const HELP = `Usage: deno task debug --model M.onnx --quantized M.int8.onnx --data DIR [options]
        deno task debug --model M.onnx --quantized M.int8.onnx --config C [options]
@@ -59,15 +60,6 @@ Writes an HTML page (charts, worst layers, per-layer histograms) and a JSON repo
   --quiet                   print nothing but errors
   -h, --help                this text
 `;
-
-function numberList(flag: string, value: string | undefined): number[] | undefined {
-  if (value === undefined) return undefined;
-  const list = value.split(",").map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((v) => !Number.isFinite(v))) {
-    throw new UsageError(`--${flag} takes comma-separated numbers, got "${value}"`);
-  }
-  return list;
-}
 
 function count(flag: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;

@@ -30,6 +30,7 @@ import { loadConfigFile } from "./config/load.ts";
 import { buildJob, type JobOverrides } from "./config/job.ts";
 import { formatSummary } from "./print.ts";
 import { runMain, UsageError } from "./errors.ts";
+import { numberList } from "./args.ts";
 
 const SAMPLE_MODEL = "calib-data/models/fmnist_mobilenet.onnx";
 const SAMPLE_CALIB = "calib-data/fmnist";
@@ -86,15 +87,6 @@ With no arguments: ${SAMPLE_MODEL} with the images in ${SAMPLE_CALIB}/.
   --quiet               print nothing but errors
   -h, --help            this text
 `;
-
-function numberList(flag: string, value: string | undefined): number[] | undefined {
-  if (value === undefined) return undefined;
-  const list = value.split(",").map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((v) => !Number.isFinite(v))) {
-    throw new UsageError(`--${flag} takes comma-separated numbers, got "${value}"`);
-  }
-  return list;
-}
 
 function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
