@@ -7,6 +7,8 @@
 import * as ort from "onnxruntime-node";
 import type { Executor, HostTensor } from "../core/exec/executor.ts";
 
+const INTEGER_TYPES = new Set(["int8", "uint8", "int16", "uint16", "int32"]);
+
 /**
  * Loads ONNX bytes into an ONNX Runtime session on the CPU.
  *
@@ -37,10 +39,14 @@ export async function createOrtExecutor(
       for (const name of outputs) {
         const t = result[name];
         if (!t) throw new Error(`ONNX Runtime returned no output "${name}"`);
-        if (t.type !== "float32") {
-          throw new Error(`Output "${name}" is ${t.type}, expected float32`);
-        }
-        out.set(name, { data: t.data as Float32Array, dims: t.dims.map(Number) });
+        // Integer outputs (a probe model's int8 tensors) are handed back as floats holding the integers.
+        const data = t.type === "float32"
+          ? t.data as Float32Array
+          : INTEGER_TYPES.has(t.type)
+          ? Float32Array.from(t.data as ArrayLike<number>)
+          : undefined;
+        if (!data) throw new Error(`Output "${name}" is ${t.type}, expected float32 or an 8/16/32-bit integer type`);
+        out.set(name, { data, dims: t.dims.map(Number) });
       }
       return out;
     },

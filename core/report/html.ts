@@ -135,6 +135,28 @@ function header(report: DebugReport): string {
     ["int8 tensors from", report.runtime],
     ["data", `${report.data.source} (${report.data.samples} samples for the tensor metrics)`],
   ];
+  const d = report.device;
+  if (d) {
+    const us = (x: number) => x >= 1000 ? `${num(x / 1000, 4)} ms` : `${num(x, 4)} µs`;
+    rows.push(["device", `${d.url} (target ${d.target})`]);
+    rows.push([
+      "device is",
+      [d.cpuModel, d.arch, d.cores !== null ? `${d.cores} cores` : null, d.os].filter((x) => x).join(", ") ||
+      "unknown",
+    ]);
+    rows.push([
+      "latency",
+      `median ${us(d.latencyUs.median)}, min ${us(d.latencyUs.min)}, p90 ${us(d.latencyUs.p90)}, ` +
+      `max ${us(d.latencyUs.max)} over ${d.runs} runs after ${d.warmup} warm-ups` +
+      (d.threads !== null ? `, ${d.threads} thread${d.threads === 1 ? "" : "s"}` : "") +
+      (d.cycles !== null ? `; ${d.cycles} cycles per run` : "") + ` — ${d.runtime}`,
+    ]);
+    rows.push([
+      "transfer",
+      `push ${num(d.transfer.pushMs, 4)} ms (${d.transfer.bytesPushed} B), run ${num(d.transfer.runMs, 4)} ms, ` +
+      `pull ${num(d.transfer.pullMs, 4)} ms (${d.transfer.bytesPulled} B)`,
+    ]);
+  }
   for (const o of report.outputs) {
     const acc = o.floatAccuracy !== null
       ? `; accuracy ${pct(o.floatAccuracy)} float → ${pct(o.int8Accuracy)} int8`

@@ -106,6 +106,39 @@ export interface SensitivitySummary {
   runs: number;
 }
 
+/** Latency statistics of timed runs, in microseconds. */
+export interface LatencyStats {
+  min: number;
+  median: number;
+  p90: number;
+  max: number;
+  mean: number;
+}
+
+/** Where the int8 tensors of a device run came from, and how fast the device ran the model. */
+export interface DeviceSection {
+  /** The device URL (no credentials), e.g. `ssh://pi@board:22`. */
+  url: string;
+  /** The target the model was built for (host, arm64, armv7, cortex-m). */
+  target: string;
+  /** What the device says it is; null where it cannot tell. */
+  arch: string | null;
+  cpuModel: string | null;
+  cores: number | null;
+  os: string | null;
+  /** The runtime that ran the model on the device, with its version. */
+  runtime: string;
+  threads: number | null;
+  warmup: number;
+  runs: number;
+  /** Per-run latency of the timed runs (one sample each). */
+  latencyUs: LatencyStats;
+  /** Core cycles per run where the device counts them (MCU), else null. */
+  cycles: number | null;
+  /** Wall time of moving files and running, as seen from the host. */
+  transfer: { pushMs: number; runMs: number; pullMs: number; bytesPushed: number; bytesPulled: number };
+}
+
 /** The whole debug report. */
 export interface DebugReport {
   schema: typeof DEBUG_REPORT_SCHEMA;
@@ -126,6 +159,8 @@ export interface DebugReport {
   /** Caveats a reader should know (sample subsets, weights that stayed int8, …). */
   notes: string[];
   timings: { statsMs: number; sensitivityMs: number; totalMs: number };
+  /** The device run the int8 tensors came from; null for a host run (and absent in reports written before it). */
+  device?: DeviceSection | null;
 }
 
 type JsonSchema = Record<string, unknown>;
@@ -133,6 +168,7 @@ type JsonSchema = Record<string, unknown>;
 const num: JsonSchema = { type: "number" };
 const numOrNull: JsonSchema = { type: ["number", "null"] };
 const str: JsonSchema = { type: "string" };
+const strOrNull: JsonSchema = { type: ["string", "null"] };
 const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({
   type: "object",
   required: Object.keys(properties),
@@ -211,8 +247,31 @@ export const DEBUG_REPORT_JSON_SCHEMA: JsonSchema = {
     unmatched: arr(obj({ tensor: str, reason: str })),
     notes: arr(str),
     timings: obj({ statsMs: num, sensitivityMs: num, totalMs: num }),
+    device: {
+      ...obj({
+        url: str,
+        target: str,
+        arch: strOrNull,
+        cpuModel: strOrNull,
+        cores: numOrNull,
+        os: strOrNull,
+        runtime: str,
+        threads: numOrNull,
+        warmup: num,
+        runs: num,
+        latencyUs: obj({ min: num, median: num, p90: num, max: num, mean: num }),
+        cycles: numOrNull,
+        transfer: obj({ pushMs: num, runMs: num, pullMs: num, bytesPushed: num, bytesPulled: num }),
+      }),
+      type: ["object", "null"],
+    },
   }),
 };
+// Reports written before device runs existed have no "device" key: it is the one optional key.
+(DEBUG_REPORT_JSON_SCHEMA.required as string[]).splice(
+  (DEBUG_REPORT_JSON_SCHEMA.required as string[]).indexOf("device"),
+  1,
+);
 
 function typeOf(v: unknown): string {
   if (v === null) return "null";

@@ -32,3 +32,28 @@ Deno.test("validateDebugReport: names the path of every problem", () => {
     "$.tensors[0].cosine: NaN is not a finite number",
   ]);
 });
+
+Deno.test("validateDebugReport: the device section is optional, null, or complete", () => {
+  const device = {
+    url: "ssh://pi@127.0.0.1:2222",
+    target: "arm64",
+    arch: "aarch64",
+    cpuModel: "Cortex-A76",
+    cores: 4,
+    os: "Linux 6.1",
+    runtime: "onnxruntime 1.30.0 (int8-runner/1)",
+    threads: 1,
+    warmup: 3,
+    runs: 20,
+    latencyUs: { min: 900, median: 1000, p90: 1100, max: 1500, mean: 1020 },
+    cycles: null,
+    transfer: { pushMs: 12, runMs: 800, pullMs: 5, bytesPushed: 70_000, bytesPulled: 4_000 },
+  };
+  assert.deepEqual(validateDebugReport({ ...sampleReport(), device }), []);
+  assert.deepEqual(validateDebugReport({ ...sampleReport(), device: null }), []);
+  const { latencyUs: _, ...partial } = device;
+  assert.deepEqual(validateDebugReport({ ...sampleReport(), device: { ...partial, cores: "4" } }), [
+    '$.device: missing key "latencyUs"',
+    "$.device.cores: expected number or null, got string",
+  ]);
+});
