@@ -11,13 +11,24 @@ import { OutputError } from "./files.ts";
 import { OnnxFormatError } from "../core/onnx/model.ts";
 import { CalibrationError } from "../core/quant/calibrate.ts";
 import { ConfigError } from "../core/config/errors.ts";
+import { DeviceError } from "../devices/transport.ts";
+import { TargetSupportError } from "../targets/target.ts";
 
 /** Wrong flags or arguments. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-const USER_ERRORS = [UsageError, DataError, OutputError, OnnxFormatError, CalibrationError, ConfigError];
+const USER_ERRORS = [
+  UsageError,
+  DataError,
+  OutputError,
+  OnnxFormatError,
+  CalibrationError,
+  ConfigError,
+  DeviceError,
+  TargetSupportError,
+];
 
 /**
  * Runs a command's main function and turns failures into one line and an exit code.

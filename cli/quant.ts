@@ -20,6 +20,8 @@ import type { Model } from "../core/onnx/ir.ts";
 import type { ImageLayout, ImagePreprocess } from "../core/preprocess.ts";
 import { createOrtExecutor } from "../targets/ort.ts";
 import { compileArtifact, NATIVE_TARGETS } from "../targets/native/mod.ts";
+import { assertSupported, featuresOfFloatModel, type Target, TARGETS } from "../targets/mod.ts";
+import { connectDevice, runOnDevice } from "./device.ts";
 import { assertWritable, reportPathFor, writeFileAtomic } from "./files.ts";
 import { imageFolderSource } from "./source.ts";
 import { buildReport } from "./report.ts";
@@ -31,6 +33,7 @@ import { buildJob, type JobOverrides } from "./config/job.ts";
 import { formatSummary } from "./print.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { numberList } from "./args.ts";
+import { spawnCalibrationWorker } from "./calibration_worker.ts";
 
 const SAMPLE_MODEL = "calib-data/models/fmnist_mobilenet.onnx";
 const SAMPLE_CALIB = "calib-data/fmnist";
@@ -53,9 +56,24 @@ With no arguments: ${SAMPLE_MODEL} with the images in ${SAMPLE_CALIB}/.
   --debug               print every quantized tensor's cosine and overflow rate (MNN debug)
   --out PATH            int8 model to write (default: out/<model>.int8.onnx); the report goes
                         next to it as <name>.report.json
-  --target NAME         write a native int8 artifact instead of the QDQ ONNX model: host-native or
-                        cortex-m (default --out: out/<model>.<target>.qm); ops the target cannot run are
-                        an error listing them
+  --target NAME         the device kind the model is for: host (x86-64, QDQ ONNX, the default), arm64
+                        (Linux boards and phones, QDQ ONNX), armv7 (native .qm artifact), cortex-m
+                        (native .qm for the MCU firmware), or host-native (the .qm on the host). Ops
+                        and schemes the target cannot run are refused before calibration, listed in one
+                        error (default --out: out/<model>.int8.onnx, or out/<model>.<target>.qm)
+  --device URL          then push the model to a device, run it there and report latency and the
+                        per-layer error of the device's own int8 tensors: ssh://user@host[:port],
+                        adb://[serial], serial:///dev/ttyX?baud=115200 or local://
+  --trust-host-key      ssh: accept (and record in known_hosts) a host key seen for the first time
+  --identity PATH       ssh: private key file (default: the agent, then ~/.ssh/id_ed25519, id_rsa)
+  --known-hosts PATH    ssh: known_hosts file (default ~/.ssh/known_hosts)
+  --warmup N            device runs before timing (default 3)
+  --runs N              timed device runs (default 20)
+  --device-samples N    samples whose tensors the device reports (default 8)
+  --pin a,b             device CPUs to pin the runtime's threads to
+  --device-timeout S    seconds before a device run is killed (default 600)
+  --device-dir PATH     device directory for the runner and its files (default: /tmp/int8-toolchain,
+                        /data/local/tmp/int8-toolchain over adb, or under the URL's path)
   --method NAME         activation calibration: KL (default, MNN's), MINMAX (alias MAX_ABS), EMA (MNN's
                         moving average; implies --asymmetric), ADMM (MNN's), PERCENTILE (ORT's) or MSE
   --percentile P        PERCENTILE: share of |x| kept, in percent (default 99.999)
@@ -82,11 +100,19 @@ With no arguments: ${SAMPLE_MODEL} with the images in ${SAMPLE_CALIB}/.
   --weight-clamp N      weight clamp (default 127, MNN weight_clamp_value)
   --skip a,b            node or tensor names to keep in float (MNN skip_quant_op_names)
   --threads N           ONNX Runtime threads (default 1)
+  --calib-workers N     workers binning histograms beside the runtime (default 1; 0: none)
   --report PATH         also write the per-layer debug report: this HTML page (charts, worst layers,
                         histograms; see deno task debug) and its JSON under "debug" in the JSON report
   --quiet               print nothing but errors
   -h, --help            this text
 `;
+
+function nonNegativeInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} takes an integer ≥ 0, got "${value}"`);
+  return n;
+}
 
 function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -226,6 +252,16 @@ export async function quantMain(args: string[]): Promise<void> {
       debug: { type: "boolean" },
       out: { type: "string" },
       target: { type: "string" },
+      device: { type: "string" },
+      "trust-host-key": { type: "boolean" },
+      identity: { type: "string" },
+      "known-hosts": { type: "string" },
+      warmup: { type: "string" },
+      runs: { type: "string" },
+      "device-samples": { type: "string" },
+      pin: { type: "string" },
+      "device-timeout": { type: "string" },
+      "device-dir": { type: "string" },
       method: { type: "string" },
       mean: { type: "string" },
       std: { type: "string" },
@@ -249,6 +285,7 @@ export async function quantMain(args: string[]): Promise<void> {
       "bias-correction": { type: "boolean" },
       skip: { type: "string" },
       threads: { type: "string" },
+      "calib-workers": { type: "string" },
       report: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -273,11 +310,33 @@ export async function quantMain(args: string[]): Promise<void> {
   if (!modelPath) throw new UsageError(`--model is required: ${values.config} names no ONNX model`);
   const calibDir = values.calib ?? (values.model || loaded ? undefined : SAMPLE_CALIB);
   if (!calibDir && !loaded) throw new UsageError("--calib DIR (or --config FILE) is required with --model");
-  if (values.target && !Object.hasOwn(NATIVE_TARGETS, values.target)) {
-    throw new UsageError(`--target is ${Object.keys(NATIVE_TARGETS).join(" or ")}, got "${values.target}"`);
+  // host-native: the native artifact for the host's own runtime (no device kind of its own).
+  const targetNames = [...Object.keys(TARGETS), "host-native"];
+  if (values.target && !targetNames.includes(values.target)) {
+    throw new UsageError(`--target is one of ${targetNames.join(", ")}, got "${values.target}"`);
   }
+  const target: Target | undefined = values.target && values.target !== "host-native"
+    ? TARGETS[values.target]
+    : undefined;
+  const nativeTarget = values.target === "host-native" ? "host-native" : target?.nativeTarget;
+  if (nativeTarget && !Object.hasOwn(NATIVE_TARGETS, nativeTarget)) throw new Error(`No native target ${nativeTarget}`);
+  if (values.device && !target) {
+    throw new UsageError("--device needs the device kind as --target: host, arm64, armv7 or cortex-m");
+  }
+  const deviceFlag = ([
+    "trust-host-key",
+    "identity",
+    "known-hosts",
+    "warmup",
+    "runs",
+    "device-samples",
+    "pin",
+    "device-timeout",
+    "device-dir",
+  ] as const).find((k) => values[k] !== undefined);
+  if (deviceFlag && !values.device) throw new UsageError(`--${deviceFlag} applies to --device runs`);
   const out = values.out ??
-    join("out", basename(modelPath).replace(/\.onnx$/i, "") + (values.target ? `.${values.target}.qm` : ".int8.onnx"));
+    join("out", basename(modelPath).replace(/\.onnx$/i, "") + (nativeTarget ? `.${values.target}.qm` : ".int8.onnx"));
   const layout = (values.layout ?? "NCHW").toUpperCase();
   if (layout !== "NCHW" && layout !== "NHWC") throw new UsageError(`--layout is NCHW or NHWC, got "${values.layout}"`);
   let options: QuantizeOptions = {
@@ -347,45 +406,86 @@ export async function quantMain(args: string[]): Promise<void> {
     sourceName = calibDir!;
   }
   options = withAlgorithmFlags(options, values);
-  const progress = values.quiet ? undefined : createProgress({ total, unit });
-  const result = await quantizeModel(model, source, createOrtExecutor, options, progress?.update);
-  progress?.done();
-  const t0 = performance.now();
-  // --report: the debug report reads the evaluation's float and int8 runs as they go.
-  const names = { model: modelPath, quantized: out, source: sourceName };
-  const debugSession = values.report ? debugSessionForRun(result, names, options.threads ?? 1) : undefined;
-  const evaluation = await evaluateQuantization(result, source, createOrtExecutor, {
-    threads: options.threads ?? 1,
-    ...(debugSession ? { observe: debugSession.observe.bind(debugSession) } : {}),
-  });
-  const evaluateMs = performance.now() - t0;
-  const report = buildReport({
-    model: modelPath,
-    output: out,
-    options,
-    result,
-    evaluation,
-    floatBytes,
-    source: sourceName,
-    evaluateMs,
-  });
-  const native = values.target ? compileArtifact(result.quantized, { target: values.target }) : undefined;
-  await writeFileAtomic(out, native?.bytes ?? result.quantizedBytes);
-  if (debugSession && values.report) {
-    report.debug = await finishDebugReport(debugSession, evaluation);
-    await writeDebugReport(report.debug, values.report, undefined);
-  }
-  await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + "\n");
-  if (!values.quiet) {
-    console.log(debug ? formatSummary(report, report.tensors.length) : formatSummary(report));
-    if (report.debug) console.log("\n" + formatDebugSummary(report.debug));
-    if (native) {
-      console.log(
-        `\nNative ${values.target} artifact: ${native.program.ops.length} ops, arena ${native.program.arenaSize} bytes, ` +
-          `weights ${native.weightBytes} bytes, file ${native.bytes.length} bytes`,
-      );
+  // Reach the device and refuse what the target cannot run before the slow part.
+  const transport = values.device
+    ? await connectDevice(values.device, {
+      trustHostKey: values["trust-host-key"] ?? false,
+      ...(values.identity ? { identity: values.identity } : {}),
+      ...(values["known-hosts"] ? { knownHosts: values["known-hosts"] } : {}),
+    })
+    : undefined;
+  try {
+    if (target) assertSupported(target, featuresOfFloatModel(model, options));
+    const device = transport && target
+      ? {
+        transport,
+        target,
+        warmup: nonNegativeInt("warmup", values.warmup) ?? 3,
+        runs: positiveInt("runs", values.runs) ?? 20,
+        samples: positiveInt("device-samples", values["device-samples"]) ?? 8,
+        pin: numberList("pin", values.pin),
+        timeoutMs: (positiveInt("device-timeout", values["device-timeout"]) ?? 600) * 1000,
+        deviceDir: values["device-dir"],
+      }
+      : undefined;
+    const calibWorkers = values["calib-workers"] === "0" ? 0 : positiveInt("calib-workers", values["calib-workers"]);
+    if (calibWorkers !== undefined) options.calibrationWorkers = calibWorkers;
+    const progress = values.quiet ? undefined : createProgress({ total, unit });
+    const result = await quantizeModel(model, source, createOrtExecutor, options, progress?.update, {
+      spawnCalibrationWorker,
+    });
+    progress?.done();
+    const t0 = performance.now();
+    // --report: the debug report reads the evaluation's float and int8 runs as they go.
+    const names = { model: modelPath, quantized: out, source: sourceName };
+    const debugSession = values.report && !device ? debugSessionForRun(result, names, options.threads ?? 1) : undefined;
+    const evaluation = await evaluateQuantization(result, source, createOrtExecutor, {
+      threads: options.threads ?? 1,
+      ...(debugSession ? { observe: debugSession.observe.bind(debugSession) } : {}),
+    });
+    const evaluateMs = performance.now() - t0;
+    const report = buildReport({
+      model: modelPath,
+      output: out,
+      options,
+      result,
+      evaluation,
+      floatBytes,
+      source: sourceName,
+      evaluateMs,
+    });
+    const native = nativeTarget ? compileArtifact(result.quantized, { target: nativeTarget }) : undefined;
+    await writeFileAtomic(out, native?.bytes ?? result.quantizedBytes);
+    if (device) {
+      // The device's own tensors make the debug report (and the HTML page when --report is given).
+      report.debug = await runOnDevice({
+        ...device,
+        result,
+        native: native?.bytes,
+        source,
+        threads: options.threads ?? 1,
+        names: { model: modelPath, quantized: out, source: sourceName },
+        quiet: values.quiet ?? false,
+      });
+      if (values.report) await writeDebugReport(report.debug, values.report, undefined);
+    } else if (debugSession && values.report) {
+      report.debug = await finishDebugReport(debugSession, evaluation);
+      await writeDebugReport(report.debug, values.report, undefined);
     }
-    console.log(`\nWrote ${out} and ${reportPath}${values.report ? ` and ${values.report}` : ""}`);
+    await writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + "\n");
+    if (!values.quiet) {
+      console.log(debug ? formatSummary(report, report.tensors.length) : formatSummary(report));
+      if (report.debug) console.log("\n" + formatDebugSummary(report.debug));
+      if (native) {
+        console.log(
+          `\nNative ${values.target} artifact: ${native.program.ops.length} ops, arena ${native.program.arenaSize} bytes, ` +
+            `weights ${native.weightBytes} bytes, file ${native.bytes.length} bytes`,
+        );
+      }
+      console.log(`\nWrote ${out} and ${reportPath}${values.report ? ` and ${values.report}` : ""}`);
+    }
+  } finally {
+    await transport?.close();
   }
 }
 

@@ -47,7 +47,8 @@ export interface Ssh2Channel extends Ssh2Readable {
   readonly stderr: Ssh2Readable;
   /** Exit status: a code, or null and the signal name without "SIG". */
   on(event: "exit", listener: (code: number | null, signal?: string) => void): this;
-  on(event: "close", listener: () => void): this;
+  /** Carries the exit status when it arrived after the stream's end (then no "exit" is emitted). */
+  on(event: "close", listener: (code?: number | null, signal?: string) => void): this;
   on(event: "data", listener: (chunk: Buffer) => void): this;
   on(event: "error", listener: (error: Error) => void): this;
   /** Sends EOF on stdin. */

@@ -679,7 +679,12 @@ export class SshTransport implements Transport {
           );
         });
       }, timeoutMs);
-      channel.on("close", () => {
+      // ssh2 emits "exit" only while the stream is still readable; when the EOF came first, the exit
+      // status arrives as the arguments of "close" instead (seen: fast failing commands, ~1 in 3).
+      channel.on("close", (lateCode?: number | null, lateSignal?: string) => {
+        if (status === null && (typeof lateCode === "number" || lateSignal)) {
+          status = { code: lateCode ?? null, signal: lateSignal };
+        }
         markClosed();
         clearTimeout(timer);
         if (timedOut) return;
@@ -737,7 +742,7 @@ export class SshTransport implements Transport {
     const script = `kill -9 -${pid} ${pid} 2>/dev/null; true`;
     const channel = await call<Ssh2Channel>((cb) => client.exec(shellCommand(["sh", "-c", script]), cb));
     await new Promise<void>((resolve) => {
-      channel.on("close", resolve);
+      channel.on("close", () => resolve());
       channel.on("data", () => {});
       channel.stderr.on("data", () => {});
       channel.end();
