@@ -8,6 +8,7 @@
 import { DeviceError, type Spawner, type Transport } from "./transport.ts";
 import { openAdb } from "./adb.ts";
 import { openLocal } from "./local.ts";
+import { openSerial } from "./serial.ts";
 import { openSsh } from "./ssh.ts";
 
 export * from "./transport.ts";
@@ -33,6 +34,7 @@ const OPENERS: Record<string, Opener> = {
   local: openLocal,
   ssh: openSsh,
   adb: openAdb,
+  serial: openSerial,
 };
 
 /**

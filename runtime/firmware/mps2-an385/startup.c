@@ -4,6 +4,7 @@
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _stack_top;
 int main(void);
 void systick_handler(void);
+void uart0_rx_handler(void);
 
 void reset_handler(void) {
   uint32_t *src = &_sidata, *dst;
@@ -19,7 +20,7 @@ static void default_handler(void) {
   }
 }
 
-__attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
+__attribute__((section(".vectors"), used)) static void (*const vectors[17])(void) = {
     (void (*)(void))(&_stack_top), /* initial stack pointer */
     reset_handler,
     default_handler, /* NMI */
@@ -33,4 +34,5 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void
     0,
     default_handler, /* PendSV */
     systick_handler,
+    uart0_rx_handler, /* IRQ 0: UART0 receive */
 };
