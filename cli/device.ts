@@ -14,6 +14,8 @@ import type { Target } from "../targets/mod.ts";
 import { createOrtExecutor } from "../targets/ort.ts";
 import { defaultRemoteDir, DeviceOrtRunner } from "./device_run.ts";
 import { deviceDebugReport } from "./device_report.ts";
+import { nativeDeviceReport } from "./device_native.ts";
+import type { NativeArtifact } from "../targets/native/mod.ts";
 
 /**
  * Opens and connects the transport of a device URL.
@@ -41,7 +43,7 @@ export interface DeviceRunOptions {
   target: Target;
   result: QuantizeResult;
   /** The native artifact, for native-qm targets. */
-  native: Uint8Array | undefined;
+  native: NativeArtifact | undefined;
   source: BatchSource;
   threads: number;
   warmup: number;
@@ -69,8 +71,27 @@ const us = (x: number) => x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFix
  */
 export async function runOnDevice(options: DeviceRunOptions): Promise<DebugReport> {
   const { transport, target } = options;
-  if (target.artifact !== "qdq-onnx") {
-    throw new Error(`Device runs of the ${target.name} target's native artifact are not wired into quant yet`);
+  if (target.artifact === "native-qm") {
+    if (!options.native) throw new Error(`The ${target.name} target runs a native artifact; none was compiled`);
+    const report = await nativeDeviceReport(
+      options.result,
+      options.native.program,
+      options.native.bytes,
+      options.source,
+      transport,
+      target,
+      createOrtExecutor,
+      {
+        samples: options.samples,
+        warmup: options.warmup,
+        runs: options.runs,
+        timeoutMs: options.timeoutMs,
+        deviceDir: options.deviceDir ?? defaultRemoteDir(transport.url),
+        names: options.names,
+      },
+    );
+    printLatency(report, options.quiet);
+    return report;
   }
   const build = await target.runnerBuild();
   const runner = new DeviceOrtRunner(
@@ -89,13 +110,17 @@ export async function runOnDevice(options: DeviceRunOptions): Promise<DebugRepor
     target: target.name,
     names: options.names,
   });
-  const d = report.device!;
-  if (!options.quiet) {
-    const what = [d.cpuModel, d.arch, d.cores !== null ? `${d.cores} cores` : null].filter((x) => x).join(", ");
-    console.log(
-      `\nDevice ${d.url} (${what}): median ${us(d.latencyUs.median)}, min ${us(d.latencyUs.min)}, ` +
-        `p90 ${us(d.latencyUs.p90)} over ${d.runs} runs (${d.runtime}, ${d.threads ?? 1} thread(s))`,
-    );
-  }
+  printLatency(report, options.quiet);
   return report;
+}
+
+function printLatency(report: DebugReport, quiet: boolean): void {
+  const d = report.device!;
+  if (quiet) return;
+  const what = [d.cpuModel, d.arch, d.cores !== null ? `${d.cores} cores` : null].filter((x) => x).join(", ");
+  console.log(
+    `\nDevice ${d.url} (${what}): median ${us(d.latencyUs.median)}, min ${us(d.latencyUs.min)}, ` +
+      `p90 ${us(d.latencyUs.p90)} over ${d.runs} runs` +
+      (d.cycles !== null ? `, ${d.cycles} cycles per run` : "") + ` (${d.runtime}, ${d.threads ?? 1} thread(s))`,
+  );
 }

@@ -58,8 +58,15 @@ export async function firstSamples(source: BatchSource, count: number): Promise<
   return batch;
 }
 
-/** Runs a host model on a stacked batch, one sample at a time when its batch dimension is fixed. */
-async function hostRun(
+/**
+ * Runs a host model on a stacked batch, one sample at a time when its batch dimension is fixed.
+ *
+ * @example
+ * ```ts ignore
+ * const float = await hostRun(createOrtExecutor, encodeModel(model), batch, ["logits"], true, 1);
+ * ```
+ */
+export async function hostRun(
   createExecutor: ExecutorFactory,
   modelBytes: Uint8Array,
   batch: Batch,

@@ -13,6 +13,7 @@ import { CalibrationError } from "../core/quant/calibrate.ts";
 import { ConfigError } from "../core/config/errors.ts";
 import { DeviceError } from "../devices/transport.ts";
 import { TargetSupportError } from "../targets/target.ts";
+import { UnsupportedOpsError } from "../targets/native/compile.ts";
 
 /** Wrong flags or arguments. */
 export class UsageError extends Error {
@@ -28,6 +29,7 @@ const USER_ERRORS = [
   ConfigError,
   DeviceError,
   TargetSupportError,
+  UnsupportedOpsError,
 ];
 
 /**

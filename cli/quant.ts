@@ -461,7 +461,7 @@ export async function quantMain(args: string[]): Promise<void> {
       report.debug = await runOnDevice({
         ...device,
         result,
-        native: native?.bytes,
+        native,
         source,
         threads: options.threads ?? 1,
         names: { model: modelPath, quantized: out, source: sourceName },

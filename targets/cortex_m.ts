@@ -3,13 +3,13 @@
  * runtime's `.qm` for the "cortex-m" compiler target, and the board runs the native runtime as
  * firmware (runtime/firmware/mps2-an385, built by scripts/native/build_firmware.sh; QEMU's mps2-an385
  * in the tests). Nothing is pushed but the artifact, through the firmware's framed UART protocol
- * (targets/native/mps2.ts); there is no command line.
+ * (devices/serial.ts); there is no command line.
  *
  * @module
  */
 
 import { checkNative, NATIVE_BITS, NATIVE_SCHEMES } from "./_native_target.ts";
-import { buildFirmware } from "./native/mps2.ts";
+import { buildFirmware } from "./native/firmware.ts";
 import { targetSpec } from "./native/targets.ts";
 import type { Target } from "./target.ts";
 
@@ -39,7 +39,7 @@ export const CORTEX_M: Target = {
   },
   runArgv() {
     throw new Error(
-      "The cortex-m target has no command line: its firmware is driven over serial (targets/native/mps2.ts)",
+      "The cortex-m target has no command line: its firmware is driven over serial (serial://, devices/serial.ts)",
     );
   },
 };

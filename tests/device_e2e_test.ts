@@ -4,8 +4,10 @@
 // runner) are errors with nothing reported as success; transport faults have their own tests.
 import assert from "node:assert/strict";
 import { runCli } from "./_cli.ts";
+import { reportPathFor } from "../cli/files.ts";
 import { startSshd } from "./rigs/sshd.ts";
 import { startAdbRig } from "./rigs/adbd.ts";
+import { buildFirmware, startMps2Board } from "./rigs/mps2_board.ts";
 import { validateDebugReport } from "../core/report/schema.ts";
 import { openTransport } from "../devices/mod.ts";
 import { DeviceError } from "../devices/transport.ts";
@@ -14,8 +16,7 @@ import { targetByName } from "../targets/mod.ts";
 
 const MODEL = "calib-data/models/fmnist_resnet.onnx";
 
-async function quantOnDevice(dir: string, extra: string[]) {
-  const out = `${dir}/m.int8.onnx`;
+async function quantOnDevice(dir: string, extra: string[], out = `${dir}/m.int8.onnx`) {
   const r = await runCli("cli/quant.ts", [
     "--model",
     MODEL,
@@ -35,7 +36,7 @@ async function quantOnDevice(dir: string, extra: string[]) {
     "1",
     ...extra,
   ]);
-  return { r, out, json: `${dir}/m.int8.report.json`, html: `${dir}/m.html` };
+  return { r, out, json: reportPathFor(out), html: `${dir}/m.html` };
 }
 
 async function assertDeviceReport(json: string, arch: string, target: string) {
@@ -121,6 +122,51 @@ Deno.test("quant --target arm64 --device adb://: real adb server and adbd, aarch
     ]);
     assert.equal(r.code, 0, r.stderr);
     await assertDeviceReport(json, "aarch64", "arm64");
+  } finally {
+    await rig.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("quant --target cortex-m --device serial://: the firmware on QEMU's mps2-an385 over its UART", async () => {
+  const board = await startMps2Board(await buildFirmware());
+  const dir = await Deno.makeTempDir();
+  try {
+    const { r, json } = await quantOnDevice(
+      dir,
+      ["--target", "cortex-m", "--device", board.url, "--device-samples", "2"],
+      `${dir}/m.qm`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Device serial:.*cycles per run/);
+    const debug = await assertDeviceReport(json, "cortex-m3", "cortex-m");
+    assert.ok(debug.device.cycles > 0);
+    assert.equal(debug.data.samples, 2);
+  } finally {
+    await board.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("quant --target armv7 --device ssh://: qm_run (static armv7) on the board over SSH", async () => {
+  const rig = await startSshd({ board: "arm64" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const { r, json } = await quantOnDevice(dir, [
+      "--target",
+      "armv7",
+      "--device",
+      rig.url,
+      "--identity",
+      rig.identity,
+      "--known-hosts",
+      rig.knownHosts,
+      "--device-samples",
+      "4",
+    ], `${dir}/m.qm`);
+    assert.equal(r.code, 0, r.stderr);
+    const debug = await assertDeviceReport(json, "aarch64", "armv7");
+    assert.match(debug.device.runtime, /qm_run/);
   } finally {
     await rig.stop();
     await Deno.remove(dir, { recursive: true });

@@ -4,7 +4,8 @@
 # The command gets a private user namespace (uids/gids 0-65535 mapped to themselves, so sshd's
 # privilege separation still works), a private mount namespace with
 #   - its own binfmt_misc instance (Linux >= 6.7) where qemu-aarch64 is registered for aarch64 ELF
-#     files, so aarch64 binaries run directly; the host's binfmt_misc is left untouched;
+#     files (and qemu-arm for 32-bit ARM ones, as on a board with compat support), so ARM binaries run
+#     directly; the host's binfmt_misc is left untouched;
 #   - a fake ARM /proc/cpuinfo bind-mounted over the real one (ONNX Runtime's cpuinfo crashes under
 #     qemu-user on the host's x86 one);
 # QEMU_LD_PREFIX pointing at Debian's aarch64 cross libc, and with --net a private network namespace
@@ -35,18 +36,22 @@ trap 'exit 143' TERM INT
 mkfifo "$tmp/go"
 cp "$here/arm64_cpuinfo.txt" "$tmp/cpuinfo"
 # aarch64 ELF: e_ident class 64-bit LE, e_type EXEC or DYN (mask 0xfe), e_machine 0xb7.
-python3 - "$tmp/register" <<'PY'
+python3 - "$tmp/register" "$tmp/register32" <<'PY'
 import sys
 magic = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
 mask = b"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
 esc = lambda b: "".join("\\x%02x" % c for c in b)
 open(sys.argv[1], "w").write(":qemu-aarch64:M::%s:%s:/usr/bin/qemu-aarch64:F" % (esc(magic), esc(mask)))
+# 32-bit ARM (EM_ARM 0x28), as an aarch64 board with compat support runs armv7 binaries.
+magic32 = b"\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00"
+open(sys.argv[2], "w").write(":qemu-arm:M::%s:%s:/usr/bin/qemu-arm:F" % (esc(magic32), esc(mask)))
 PY
 cat >"$tmp/inner.sh" <<'INNER'
 set -e
 read -r _ <"$BOARD_TMP/go"
 mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 cat "$BOARD_TMP/register" >/proc/sys/fs/binfmt_misc/register
+cat "$BOARD_TMP/register32" >/proc/sys/fs/binfmt_misc/register
 mount --bind "$BOARD_TMP/cpuinfo" /proc/cpuinfo
 if [ -n "$BOARD_NET" ]; then ip link set lo up 2>/dev/null || busybox ifconfig lo 127.0.0.1 up 2>/dev/null || true; fi
 export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu

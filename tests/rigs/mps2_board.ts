@@ -26,19 +26,7 @@ export interface Mps2Board {
   stop(): Promise<void>;
 }
 
-/**
- * Builds the firmware and returns the ELF's path.
- *
- * @example
- * ```ts ignore
- * const elf = await buildFirmware();
- * ```
- */
-export async function buildFirmware(): Promise<string> {
-  const r = await new Deno.Command(`${ROOT}scripts/native/build_firmware.sh`).output();
-  if (r.code !== 0) throw new Error(`Building the firmware failed:\n${new TextDecoder().decode(r.stderr)}`);
-  return new TextDecoder().decode(r.stdout).trim();
-}
+export { buildFirmware } from "../../targets/native/firmware.ts";
 
 async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, pattern: RegExp, what: string, ms = 10_000) {
   let text = "";
