@@ -10,9 +10,7 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** A running board. */
 export interface Mps2Board {
