@@ -18,9 +18,10 @@ import type { QuantizeResult } from "../core/pipeline.ts";
 import type { DebugReport, DeviceSection, LatencyStats } from "../core/report/schema.ts";
 import { dequantizeOutput, quantizeInput } from "../core/sim/io.ts";
 import { DTYPES, type Program, type ProgramTensor, tensorBytes } from "../core/sim/program.ts";
-import { DeviceError, sha256Hex, type Transport } from "../devices/transport.ts";
+import { DeviceError, type Transport } from "../devices/transport.ts";
 import type { RunnerFile, Target } from "../targets/target.ts";
 import { firstSamples, hostRun } from "./device_report.ts";
+import { installFiles } from "./device_run.ts";
 
 /** How to run the comparison. */
 export interface NativeDeviceOptions {
@@ -91,18 +92,7 @@ function firmwareRunner(t: Transport, clockHz: number, runtime: string): NativeR
 function qmRunRunner(t: Transport, files: readonly RunnerFile[], dir: string, timeoutMs: number): NativeRunner {
   const qmRun = `${dir}/qm_run`;
   return {
-    async install() {
-      let pushed = 0;
-      for (const f of files) {
-        const data = await Deno.readFile(f.local);
-        const remote = `${dir}/${f.name}`;
-        const probe = await t.exec(["sha256sum", remote], { check: false, timeoutMs: 30_000 });
-        if (probe.code === 0 && new TextDecoder().decode(probe.stdout).startsWith(await sha256Hex(data))) continue;
-        await t.push(data, remote, { mode: f.mode });
-        pushed += data.length;
-      }
-      return pushed;
-    },
+    install: () => installFiles(t, files, dir),
     file: (name) => `${dir}/${name}`,
     run: (model, input, output, dump) => [qmRun, model, input, output, ...(dump ? ["--dump", dump] : [])],
     async timeOnce(model) {

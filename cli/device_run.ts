@@ -66,6 +66,28 @@ export function defaultRemoteDir(url: string): string {
 }
 
 /**
+ * Pushes runner files into a device directory, skipping those whose SHA-256 on the device already
+ * matches; returns the bytes pushed.
+ *
+ * @example
+ * ```ts ignore
+ * const pushed = await installFiles(transport, (await target.runnerBuild()).files, "/tmp/int8-toolchain");
+ * ```
+ */
+export async function installFiles(t: Transport, files: readonly RunnerFile[], dir: string): Promise<number> {
+  let pushed = 0;
+  for (const f of files) {
+    const data = await Deno.readFile(f.local);
+    const remote = `${dir}/${f.name}`;
+    const probe = await t.exec(["sha256sum", remote], { check: false, timeoutMs: 30_000 });
+    if (probe.code === 0 && new TextDecoder().decode(probe.stdout).startsWith(await sha256Hex(data))) continue;
+    await t.push(data, remote, { mode: f.mode });
+    pushed += data.length;
+  }
+  return pushed;
+}
+
+/**
  * The ORT runner installed on one device.
  *
  * @example
@@ -92,15 +114,7 @@ export class DeviceOrtRunner {
   /** Pushes the runner files that are missing or differ on the device (compared by SHA-256 there). */
   async install(): Promise<void> {
     const t0 = performance.now();
-    for (const f of this.files) {
-      const data = await Deno.readFile(f.local);
-      const remote = `${this.remoteDir}/${f.name}`;
-      const sum = await sha256Hex(data);
-      const probe = await this.transport.exec(["sha256sum", remote], { check: false, timeoutMs: 30_000 });
-      if (probe.code === 0 && new TextDecoder().decode(probe.stdout).startsWith(sum)) continue;
-      await this.transport.push(data, remote, { mode: f.mode });
-      this.installedBytes += data.length;
-    }
+    this.installedBytes += await installFiles(this.transport, this.files, this.remoteDir);
     this.installMs = performance.now() - t0;
   }
 

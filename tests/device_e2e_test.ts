@@ -39,6 +39,11 @@ async function quantOnDevice(dir: string, extra: string[], out = `${dir}/m.int8.
   return { r, out, json: reportPathFor(out), html: `${dir}/m.html` };
 }
 
+/** The flags that reach the SSH rig: its URL, client key and known_hosts. */
+function sshFlags(rig: { url: string; identity: string; knownHosts: string }): string[] {
+  return ["--device", rig.url, "--identity", rig.identity, "--known-hosts", rig.knownHosts];
+}
+
 async function assertDeviceReport(json: string, arch: string, target: string) {
   const report = JSON.parse(await Deno.readTextFile(json));
   const debug = report.debug;
@@ -73,12 +78,7 @@ Deno.test("quant --target arm64 --device ssh://: real sshd, aarch64 runner under
     const { r, json } = await quantOnDevice(dir, [
       "--target",
       "arm64",
-      "--device",
-      rig.url,
-      "--identity",
-      rig.identity,
-      "--known-hosts",
-      rig.knownHosts,
+      ...sshFlags(rig),
     ]);
     assert.equal(r.code, 0, r.stderr);
     const debug = await assertDeviceReport(json, "aarch64", "arm64");
@@ -88,12 +88,7 @@ Deno.test("quant --target arm64 --device ssh://: real sshd, aarch64 runner under
     const hung = await quantOnDevice(`${dir}/hung`, [
       "--target",
       "arm64",
-      "--device",
-      rig.url,
-      "--identity",
-      rig.identity,
-      "--known-hosts",
-      rig.knownHosts,
+      ...sshFlags(rig),
       "--runs",
       "100000",
       "--device-timeout",
@@ -155,12 +150,7 @@ Deno.test("quant --target armv7 --device ssh://: qm_run (static armv7) on the bo
     const { r, json } = await quantOnDevice(dir, [
       "--target",
       "armv7",
-      "--device",
-      rig.url,
-      "--identity",
-      rig.identity,
-      "--known-hosts",
-      rig.knownHosts,
+      ...sshFlags(rig),
       "--device-samples",
       "4",
     ], `${dir}/m.qm`);
