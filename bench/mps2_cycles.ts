@@ -1,6 +1,6 @@
 /**
- * SysTick cycles of the native runtime on the mps2-an385 firmware in QEMU, through serial:// (the
- * successor of targets/native/mps2.ts's Mps2Board for bench/native_bench.ts).
+ * SysTick cycles of the native runtime on the mps2-an385 firmware in QEMU, through serial://, for
+ * bench/native_bench.ts.
  *
  * @module
  */

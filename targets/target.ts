@@ -83,7 +83,7 @@ export interface RunnerBuild {
  * How the runner is invoked:
  * - `int8-runner`: notes/runner_contract.md — .npy inputs/outputs, one JSON line with timings;
  * - `qm_run`: runtime/tools/qm_run.c — one raw input file (per sample, every input's bytes), raw output;
- * - `serial-firmware`: the framed UART protocol of runtime/firmware/mps2-an385 (targets/native/mps2.ts).
+ * - `serial-firmware`: the framed UART protocol of runtime/firmware/ (devices/_serial_protocol.ts), over serial://.
  */
 export type RunnerKind = "int8-runner" | "qm_run" | "serial-firmware";
 

@@ -38,7 +38,7 @@ Deno.test("--target cortex-m --out m.qm writes an artifact the runtime loads", a
 Deno.test("an unknown target is a usage error; unsupported ops are listed", async () => {
   const bad = await runCli("cli/quant.ts", ["--target", "tpu", "--out", `${dir}/x.qm`]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--target is host-native or cortex-m, got "tpu"/);
+  assert.match(bad.stderr, /--target is one of host, arm64, armv7, cortex-m, host-native, got "tpu"/);
   const model = makeModel(
     [node("Conv", ["input", "w"], ["c"], {}, "conv"), node("Softmax", ["c"], ["y"], { axis: 1 }, "softmax")],
     [randomFloats("w", [3, 1, 3, 3], rng(1))],

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import type { Model } from "../core/onnx/ir.ts";
 import { DataType, makeTensor } from "../core/onnx/tensor.ts";
+import { encodeModel } from "../core/onnx/model.ts";
 import { DEFAULT_QUANTIZE_OPTIONS, quantizeModel } from "../core/pipeline.ts";
 import type { BatchSource } from "../core/quant/calibrate.ts";
 import { toyModel } from "../core/quant/_toy_test_util.ts";
@@ -158,6 +159,83 @@ Deno.test("ops the target cannot run are one error listing every one of them", a
     () => compileQdqModel(result.quantized, { target: "gpu" }),
     /Unknown native target "gpu"; known: host-native, cortex-m/,
   );
+});
+
+/** x → Q → DQ → Softmax → Q → DQ → y, hand-made as other quantizers write it (ORT: output scale 1/256). */
+function qdqSoftmaxModel(shape: number[], axis: number | undefined, opset: number, outType: "int8" | "uint8"): Model {
+  const out = outType === "int8"
+    ? makeTensor("zy", DataType.INT8, [], new Int8Array([-128]))
+    : makeTensor("zy", DataType.UINT8, [], new Uint8Array([0]));
+  return makeModel(
+    [
+      node("QuantizeLinear", ["x", "sx", "zx"], ["xq"], {}, "x_q"),
+      node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"], {}, "x_dq"),
+      node("Softmax", ["xd"], ["p"], axis === undefined ? {} : { axis }, "softmax"),
+      node("QuantizeLinear", ["p", "sy", "zy"], ["pq"], {}, "p_q"),
+      node("DequantizeLinear", ["pq", "sy", "zy"], ["y"], {}, "p_dq"),
+    ],
+    [
+      makeTensor("sx", DataType.FLOAT, [], new Float32Array([0.07])),
+      makeTensor("zx", DataType.INT8, [], new Int8Array([3])),
+      makeTensor("sy", DataType.FLOAT, [], new Float32Array([1 / 256])),
+      out,
+    ],
+    [floatInfo("x", shape)],
+    [floatInfo("y", shape)],
+    opset,
+  );
+}
+
+for (
+  const [shape, axis, opset, outType] of [
+    [[2, 3, 10], -1, 13, "int8"],
+    [[4, 7], undefined, 11, "uint8"],
+    [[1, 1, 1, 5], 3, 13, "uint8"],
+  ] as const
+) {
+  Deno.test(`QDQ Softmax [${shape}] axis ${axis ?? "default"} (opset ${opset}, ${outType}) lowers to the integer Softmax and follows ONNX Runtime and float within one step`, async () => {
+    const model = qdqSoftmaxModel([...shape], axis, opset, outType);
+    const program = compileQdqModel(model, { target: "cortex-m" });
+    assert.deepEqual(program.ops.map((o) => o.kind), ["Softmax"]);
+    const qdq = await createOrtExecutor(encodeModel(model));
+    const out = program.tensors[program.outputs[0]!]!, row = shape[shape.length - 1]!;
+    let maxOrt = 0, maxFloat = 0;
+    try {
+      for await (const batch of source([...shape], 7, 8)()) {
+        const x = batch.feeds.x!;
+        const scaled = Float32Array.from(x.data, (v) => v * 6); // logits in about ±6
+        const ort = (await qdq.run({ x: { data: scaled, dims: x.dims } }, ["y"])).get("y")!.data;
+        const xq = quantizeInput(scaled, program.tensors[program.inputs[0]!]!);
+        const sim = dequantizeOutput(runProgram(program, [xq])[0]!, out);
+        const xs = dequantizeOutput(xq, program.tensors[program.inputs[0]!]!);
+        for (let start = 0; start < xs.length; start += row) {
+          const slice = Array.from(xs.subarray(start, start + row));
+          const top = Math.max(...slice);
+          const sum = slice.reduce((a, v) => a + Math.exp(v - top), 0);
+          slice.forEach((v, i) => {
+            const f = Math.exp(v - top) / sum;
+            maxFloat = Math.max(maxFloat, Math.abs(f - sim[start + i]!) / out.scale[0]!);
+            maxOrt = Math.max(maxOrt, Math.abs(ort[start + i]! - sim[start + i]!) / out.scale[0]!);
+          });
+        }
+      }
+    } finally {
+      await qdq.release();
+    }
+    assert.ok(maxFloat <= 1, `largest difference from float ${maxFloat} output steps`);
+    assert.ok(Math.round(maxOrt) <= 1, `largest difference from ONNX Runtime ${maxOrt} output steps`);
+  });
+}
+
+Deno.test("a Softmax over another axis than the last is refused with the reason", () => {
+  let e: UnsupportedOpsError | undefined;
+  try {
+    compileQdqModel(qdqSoftmaxModel([2, 3, 4], 1, 13, "uint8"), { target: "host-native" });
+  } catch (error) {
+    if (error instanceof UnsupportedOpsError) e = error;
+  }
+  assert.ok(e, "no UnsupportedOpsError");
+  assert.match(e.message, /Softmax "softmax": axis 1 of a 3-D input is not the last axis/);
 });
 
 Deno.test("the memory plan never overlaps two live tensors and reuses memory", async () => {

@@ -10,6 +10,7 @@
 
 import { mulberry32 } from "../calib/_test_rng.ts";
 import { clamp, quantizeMultiplier, quantizeMultiplierPair, roundHalfAway } from "./fixed_point.ts";
+import { softmaxParameters } from "./ops/softmax.ts";
 import {
   type DTypeName,
   DTYPES,
@@ -31,6 +32,8 @@ export interface OpCase {
   expected: number[];
   /** Elements whose float reference is within 1e-6 of a rounding tie (either neighbour is right). */
   nearTie: boolean[];
+  /** Output steps the integer result may differ from the float reference by (approximating kernels). */
+  tolerance?: number;
 }
 
 type Rng = () => number;
@@ -118,6 +121,8 @@ interface ConvSpec {
   outDtype?: DTypeName;
   relu6?: boolean;
   weightZeroPoints?: boolean;
+  /** Output height and width other than the windows' count (windows past the input read padding). */
+  outSize?: [number, number];
 }
 
 function convCase(name: string, rng: Rng, s: ConvSpec): OpCase {
@@ -125,8 +130,8 @@ function convCase(name: string, rng: Rng, s: ConvSpec): OpCase {
   const [sh, sw] = s.stride ?? [1, 1], [dh, dw] = s.dilation ?? [1, 1];
   const [pt, pl, pb, pr] = s.pads ?? [0, 0, 0, 0];
   const input = s.input ?? INT8, cg = s.c / group, ocg = s.oc / group;
-  const oh = Math.floor((s.h + pt + pb - (dh * (kh - 1) + 1)) / sh) + 1;
-  const ow = Math.floor((s.w + pl + pr - (dw * (kw - 1) + 1)) / sw) + 1;
+  const oh = s.outSize?.[0] ?? Math.floor((s.h + pt + pb - (dh * (kh - 1) + 1)) / sh) + 1;
+  const ow = s.outSize?.[1] ?? Math.floor((s.w + pl + pr - (dw * (kw - 1) + 1)) / sw) + 1;
   const x = randomData(rng, [n, s.c, s.h, s.w], input);
   const wdata = Int8Array.from({ length: s.oc * cg * kh * kw }, () => Math.floor(rng() * 255) - 127);
   const wscale = Array.from({ length: s.oc }, () => 0.004 + rng() * 0.02);
@@ -392,6 +397,93 @@ function lutCase(name: string, rng: Rng, shape: number[], f: (x: number) => numb
   };
 }
 
+function softmaxCase(name: string, rng: Rng, shape: number[], input: Act, out: Act): OpCase {
+  const x = randomData(rng, shape, input);
+  const xf = dequantize(x, input);
+  const row = shape[shape.length - 1]!;
+  const yf: number[] = [];
+  for (let start = 0; start < xf.length; start += row) {
+    const slice = xf.slice(start, start + row);
+    const top = Math.max(...slice);
+    const exps = slice.map((v) => Math.exp(v - top));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    yf.push(...exps.map((e) => e / sum));
+  }
+  const tensors = [activation("x", shape, input), activation("y", shape, out)];
+  const op: ProgramOp = {
+    kind: "Softmax",
+    name,
+    inputs: [0],
+    outputs: [1],
+    ...softmaxParameters(input.scale, out.scale, row),
+  };
+  return {
+    name,
+    program: program(tensors, op, [0]),
+    inputs: [x],
+    expected: quantize(yf, out),
+    nearTie: nearTies(yf, out),
+    tolerance: 1,
+  };
+}
+
+/**
+ * A 1×1 conv whose channels hit the edges of requantization: int32 saturation of acc + bias, the largest and
+ * smallest multipliers and shifts, outputs far beyond the clamp. Expected values come from the formula in
+ * exact BigInt arithmetic.
+ */
+function requantizeEdgesCase(name: string, rng: Rng): OpCase {
+  const pixels = 21, channels = 7;
+  const x = Int8Array.from(
+    { length: pixels },
+    (_, i) => (i === 0 ? -128 : i === 1 ? 127 : Math.floor(rng() * 256) - 128),
+  );
+  const wdata = Int8Array.from([127, -128, 127, -128, 1, 0, 100]);
+  const bias = Int32Array.from([2147483647 - 5000, -2147483648 + 5000, 2147483647, -2147483648, 0, 77, -12345]);
+  const multiplier = [2147483647, 2147483647, 1, 1073741824, 2147483647, 0, 1518500250];
+  const shift = [17, 62, 17, 62, 17, 31, 40];
+  const out: Act = { dtype: "uint8", scale: 1, zeroPoint: 100 };
+  const expected: number[] = [];
+  for (let o = 0; o < channels; o++) {
+    for (let p = 0; p < pixels; p++) {
+      let acc = BigInt(x[p]!) * BigInt(wdata[o]!) + BigInt(bias[o]!);
+      if (acc > 2147483647n) acc = 2147483647n;
+      if (acc < -2147483648n) acc = -2147483648n;
+      const product = acc * BigInt(multiplier[o]!), half = 1n << BigInt(shift[o]! - 1);
+      const r = product >= 0n ? (product + half) >> BigInt(shift[o]!) : -((-product + half) >> BigInt(shift[o]!));
+      expected.push(Number(r < -1000n ? -1000n : r > 1000n ? 1000n : r) + out.zeroPoint);
+    }
+  }
+  const tensors: ProgramTensor[] = [
+    activation("x", [1, 1, 3, 7], INT8),
+    { name: "w", dtype: "int8", shape: [channels, 1, 1, 1], scale: [1], zeroPoint: [0], axis: 0, data: wdata },
+    { name: "b", dtype: "int32", shape: [channels], scale: [1], zeroPoint: [0], axis: -1, data: bias },
+    activation("y", [1, channels, 3, 7], out),
+  ];
+  const op: ProgramOp = {
+    kind: "Conv",
+    name,
+    inputs: [0, 1, 2],
+    outputs: [3],
+    kernel: [1, 1],
+    strides: [1, 1],
+    dilations: [1, 1],
+    pads: [0, 0, 0, 0],
+    group: 1,
+    multiplier,
+    shift,
+    actMin: 3,
+    actMax: 250,
+  };
+  return {
+    name,
+    program: program(tensors, op, [0]),
+    inputs: [x],
+    expected: expected.map((v) => clamp(v, 3, 250)),
+    nearTie: new Array<boolean>(expected.length).fill(false),
+  };
+}
+
 function movementCase(
   name: string,
   rng: Rng,
@@ -595,5 +687,131 @@ export function opCases(seed: number): OpCase[] {
         return out;
       },
     ),
+    softmaxCase("softmax 1x10 int8 → uint8 1/256", rng, [1, 10], { dtype: "int8", scale: 0.08, zeroPoint: 0 }, {
+      dtype: "uint8",
+      scale: 1 / 256,
+      zeroPoint: 0,
+    }),
+    softmaxCase("softmax 2x3x7 uint8 → int8 1/256 zp −128", rng, [2, 3, 7], {
+      dtype: "uint8",
+      scale: 0.05,
+      zeroPoint: 131,
+    }, {
+      dtype: "int8",
+      scale: 1 / 256,
+      zeroPoint: -128,
+    }),
+    softmaxCase("softmax rows of 1", rng, [5, 1], INT8, { dtype: "uint8", scale: 1 / 256, zeroPoint: 0 }),
+    softmaxCase(
+      "softmax 3x1000 (long rows, coarse table)",
+      rng,
+      [3, 1000],
+      { dtype: "int8", scale: 0.1, zeroPoint: 3 },
+      {
+        dtype: "uint8",
+        scale: 1 / 255,
+        zeroPoint: 0,
+      },
+    ),
+    softmaxCase("softmax 4x13 near-uniform, fine output scale", rng, [4, 13], {
+      dtype: "int8",
+      scale: 0.004,
+      zeroPoint: 0,
+    }, {
+      dtype: "uint8",
+      scale: 0.125 / 255,
+      zeroPoint: 0,
+    }),
+    // Shapes for the packed-GEMM conv of the SIMD runtimes (runtime/src/ops/conv.c): several reduction
+    // chunks, more output channels than one tile keeps, tiles spanning many output rows, and a window too
+    // large for the panel's bookkeeping (the portable kernel takes it).
+    convCase("conv 3x3 uint8 70→5 asymmetric weights (two reduction chunks)", rng, {
+      c: 70,
+      h: 4,
+      w: 5,
+      oc: 5,
+      k: [3, 3],
+      pads: [1, 1, 1, 1],
+      input: u8,
+      weightZeroPoints: true,
+    }),
+    convCase("conv 3x3 60→130 (two chunks × two channel blocks)", rng, {
+      c: 60,
+      h: 4,
+      w: 5,
+      oc: 130,
+      k: [3, 3],
+      pads: [1, 1, 1, 1],
+    }),
+    convCase("conv 1x1 5→133 pointwise", rng, { c: 5, h: 3, w: 3, oc: 133, k: [1, 1] }),
+    convCase("conv 3x3 stride (1,2) on a 9x3 plane (tiles over many rows)", rng, {
+      c: 3,
+      h: 9,
+      w: 3,
+      oc: 6,
+      k: [3, 3],
+      stride: [1, 2],
+      pads: [1, 1, 1, 1],
+    }),
+    convCase("conv 7x7 on an 8x1 column", rng, { c: 2, h: 8, w: 1, oc: 3, k: [7, 7], pads: [3, 3, 3, 3] }),
+    convCase("conv depthwise 3x3 dilation 2 stride (2,3) uint8 asymmetric weights", rng, {
+      c: 5,
+      h: 9,
+      w: 11,
+      oc: 5,
+      k: [3, 3],
+      group: 5,
+      stride: [2, 3],
+      dilation: [2, 2],
+      pads: [2, 1, 1, 2],
+      input: u8,
+      weightZeroPoints: true,
+    }),
+    requantizeEdgesCase("conv 1x1 requantization edges (saturating bias, extreme multipliers)", rng),
+    // Inputs larger than the SIMD conv's buffer of padded planes (it builds the panel from the input then).
+    convCase("conv 3x3 pad 1 on a 95x90 plane", rng, { c: 3, h: 95, w: 90, oc: 4, k: [3, 3], pads: [1, 1, 1, 1] }),
+    convCase("conv 3x3 stride 2 uint8 on a 101x93 plane", rng, {
+      c: 3,
+      h: 101,
+      w: 93,
+      oc: 5,
+      k: [3, 3],
+      stride: [2, 2],
+      pads: [1, 0, 1, 1],
+      input: u8,
+    }),
+    binaryCase("add same shape uint8 + int8 (43 elements)", rng, "Add", [43], [43], [43], u8, INT8),
+    convCase("conv depthwise 3x3 on a 3x3 plane, 20 channels, uint8 asymmetric weights", rng, {
+      c: 20,
+      h: 3,
+      w: 3,
+      oc: 20,
+      k: [3, 3],
+      group: 20,
+      pads: [1, 1, 1, 1],
+      input: u8,
+      weightZeroPoints: true,
+    }),
+    // What the fuzzer found (runtime/fuzz/regressions/crash-f2c2…): more outputs than windows inside the input.
+    convCase("conv 3x3 stride 3 with a 4x5 output (windows past the padded input)", rng, {
+      c: 3,
+      h: 5,
+      w: 5,
+      oc: 4,
+      k: [3, 3],
+      stride: [3, 3],
+      pads: [1, 1, 1, 1],
+      outSize: [4, 5],
+    }),
+    convCase("conv depthwise 3x3 stride 2 with a 5x6 output (windows past the padded input)", rng, {
+      c: 3,
+      h: 6,
+      w: 7,
+      oc: 3,
+      k: [3, 3],
+      group: 3,
+      stride: [2, 2],
+      outSize: [5, 6],
+    }),
   ];
 }

@@ -152,6 +152,19 @@ export interface ResizeOp extends OpBase {
   xIndex: number[];
 }
 
+/**
+ * Softmax over the last axis with a 256-entry exp table of the input-scale differences to the row
+ * maximum (the algorithm: core/sim/ops/softmax.ts).
+ */
+export interface SoftmaxOp extends OpBase {
+  kind: "Softmax";
+  /** expTable[d] = round_half_away(2^E · exp(−scale_x · d)); 256 entries. */
+  expTable: number[];
+  /** 2^−30 / scale_y as multiplier / 2^shift. */
+  multiplier: number;
+  shift: number;
+}
+
 /** Any op of the program. */
 export type ProgramOp =
   | ConvOp
@@ -166,7 +179,8 @@ export type ProgramOp =
   | ConcatOp
   | TransposeOp
   | PadOp
-  | ResizeOp;
+  | ResizeOp
+  | SoftmaxOp;
 
 /** Every op kind, in the schema's union order (union type = index + 1). */
 export const OP_KINDS: readonly ProgramOp["kind"][] = [
@@ -183,6 +197,7 @@ export const OP_KINDS: readonly ProgramOp["kind"][] = [
   "Transpose",
   "Pad",
   "Resize",
+  "Softmax",
 ];
 
 /** The artifact format version this code reads and writes. */

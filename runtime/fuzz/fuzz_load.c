@@ -1,6 +1,7 @@
 /* libFuzzer harness of the loader and interpreter: any bytes are loaded; what loads runs once on a zero
  * input in a fixed arena. Built and run by scripts/native/fuzz.sh (clang, -fsanitize=fuzzer,address,undefined);
- * an input that crashes or trips a sanitizer is saved, and kept in runtime/fuzz/regressions/ as a test. */
+ * an input that crashes or trips a sanitizer is saved, and kept in runtime/fuzz/regressions/ as a test
+ * (tests/native_loader_test.ts replays it with `qm_run FILE --time 1`, which does what this harness does). */
 #include <stdint.h>
 #include <string.h>
 

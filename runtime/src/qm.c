@@ -3,6 +3,7 @@
  * loaded, so kernels index without checks and a corrupted artifact is refused, never run. */
 #include <string.h>
 
+#include "ops/simd.h"
 #include "qm_internal.h"
 #include "sha256.h"
 
@@ -189,6 +190,14 @@ static qm_status decode_op(const qm_model *m, uint32_t index, qm_op *op) {
   for (i = 0; i < inputs.len; i++) TRY(decode_tensor(m, fb_vec_i32(&inputs, i), &op->in[i], NULL));
   TRY(decode_activation(m, fb_vec_i32(&outputs, 0), &op->out));
   CHECK(!op->out.constant);
+  /* The memory plan never lets an op's output share bytes with its inputs; kernels rely on it (Softmax indexes
+   * its table with values it reads after writing others). */
+  for (i = 0; i < op->n_in; i++) {
+    const qm_tensor *t = &op->in[i];
+    const uint64_t in_end = (uint64_t)t->offset + (uint64_t)t->count * dtype_bytes(t->dtype);
+    const uint64_t out_end = (uint64_t)op->out.offset + (uint64_t)op->out.count * dtype_bytes(op->out.dtype);
+    CHECK(t->constant || in_end <= op->out.offset || out_end <= t->offset);
+  }
   switch (op->kind) {
     case QM_OP_OPTIONS_CONV_OPTIONS: {
       const qm_tensor *x = &op->in[0], *w = &op->in[1];
@@ -321,6 +330,25 @@ static qm_status decode_op(const qm_model *m, uint32_t index, qm_op *op) {
       for (i = 0; i < op->vec_b.len; i++) CHECK(fb_vec_i32(&op->vec_b, i) >= 0 && fb_vec_i32(&op->vec_b, i) < x->shape[r - 1]);
       return QM_OK;
     }
+    case QM_OP_OPTIONS_SOFTMAX_OPTIONS: {
+      const qm_tensor *x = &op->in[0];
+      int32_t largest = 0;
+      CHECK(op->n_in == 1 && is_act_type(x->dtype) && x->rank >= 1 && op->out.rank == x->rank);
+      for (i = 0; i < x->rank; i++) CHECK(op->out.shape[i] == x->shape[i]);
+      FB(fb_field_vec(&op->options, QM_SOFTMAX_OPTIONS_EXP_TABLE, 4, &op->vec_a));
+      CHECK(op->vec_a.len == 256 && fb_vec_i32(&op->vec_a, 0) >= 1);
+      for (i = 0; i < 256; i++) {
+        int32_t e = fb_vec_i32(&op->vec_a, i);
+        CHECK(e >= 0 && e <= (1 << 30));
+        if (e > largest) largest = e;
+      }
+      /* sum <= row * largest <= 2^30 */
+      CHECK((uint64_t)(uint32_t)x->shape[x->rank - 1] * (uint32_t)largest <= (1u << 30));
+      op->multiplier_a = fb_field_i32(&op->options, QM_SOFTMAX_OPTIONS_MULTIPLIER, 0, &err);
+      op->shift1 = fb_field_u8(&op->options, QM_SOFTMAX_OPTIONS_SHIFT, 0, &err);
+      CHECK(err == 0 && op->multiplier_a >= 0 && op->shift1 >= 17 && op->shift1 <= 62);
+      return QM_OK;
+    }
     default:
       return QM_ERR_UNSUPPORTED;
   }
@@ -420,6 +448,7 @@ qm_status qm_run(const qm_model *m, uint8_t *arena, size_t arena_size, qm_observ
       case QM_OP_OPTIONS_TRANSPOSE_OPTIONS: qm_op_transpose(&op); break;
       case QM_OP_OPTIONS_PAD_OPTIONS: qm_op_pad(&op); break;
       case QM_OP_OPTIONS_RESIZE_OPTIONS: qm_op_resize(&op); break;
+      case QM_OP_OPTIONS_SOFTMAX_OPTIONS: qm_op_softmax(&op); break;
       default: return QM_ERR_UNSUPPORTED;
     }
     if (observer) observer(context, i, m, arena);
@@ -440,3 +469,5 @@ const char *qm_status_name(qm_status status) {
   }
   return "unknown status";
 }
+
+const char *qm_kernels(void) { return QM_KERNELS; }

@@ -64,5 +64,7 @@ qm_status qm_op_output_info(const qm_model *model, uint32_t op_index, qm_tensor_
 /* Runs every op; inputs must already be in the arena (qm_input_info gives their offsets). */
 qm_status qm_run(const qm_model *model, uint8_t *arena, size_t arena_size, qm_observer observer, void *context);
 const char *qm_status_name(qm_status status);
+/* The kernels this build runs: "avx2", "sse4.1", "neon" or "portable" (chosen at compile time, runtime/src/ops/simd.h). */
+const char *qm_kernels(void);
 
 #endif

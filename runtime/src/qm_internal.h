@@ -29,7 +29,7 @@ typedef struct {
   /* Decoded options (those the kind has). */
   int32_t kernel[2], strides[2], dilations[2], pads[4], group;
   int32_t act_min, act_max;
-  fb_vec multiplier, shift, vec_a, vec_b; /* vec_a/b: perm, pads, y/x index, Lut values */
+  fb_vec multiplier, shift, vec_a, vec_b; /* vec_a/b: perm, pads, y/x index, Lut values, exp table */
   int32_t multiplier_a, multiplier_b, shift1, axis, value, count_include_pad;
 } qm_op;
 
@@ -56,5 +56,6 @@ void qm_op_concat(const qm_op *op);
 void qm_op_transpose(const qm_op *op);
 void qm_op_pad(const qm_op *op);
 void qm_op_resize(const qm_op *op);
+void qm_op_softmax(const qm_op *op);
 
 #endif

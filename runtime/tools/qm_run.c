@@ -4,6 +4,7 @@
  *   qm_run MODEL.qm --info                                    print inputs, outputs and the arena size
  *   qm_run MODEL.qm --check                                   load and validate only
  *   qm_run MODEL.qm --time N                                  time N runs on zero input (microseconds per run)
+ *   qm_run --kernels                                          print the kernels built in (avx2, sse4.1, neon, portable)
  *
  * INPUT.bin holds samples back to back, each the bytes of every model input in order (int8/uint8,
  * quantized); OUTPUT.bin receives, per sample, the bytes of every output. --dump appends, per sample,
@@ -124,8 +125,13 @@ int main(int argc, char **argv) {
   uint8_t *bytes = NULL, *arena = NULL;
   uint32_t i;
   int rc = 0;
+  if (argc == 2 && strcmp(argv[1], "--kernels") == 0) {
+    printf("%s\n", qm_kernels());
+    return 0;
+  }
   if (argc < 3) {
-    fprintf(stderr, "usage: qm_run MODEL.qm (INPUT.bin OUTPUT.bin [--dump DUMP.bin] | --info | --check | --time N)\n");
+    fprintf(stderr, "usage: qm_run MODEL.qm (INPUT.bin OUTPUT.bin [--dump DUMP.bin] | --info | --check | --time N)\n"
+                    "       qm_run --kernels\n");
     return 2;
   }
   bytes = read_file(argv[1], &model_size);

@@ -8,8 +8,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-180}
 work="$root/out/native/fuzz"
+rm -rf "$work/crashes" # what earlier runs found is already in runtime/fuzz/regressions/
 mkdir -p "$work/corpus" "$work/crashes" "$root/runtime/fuzz/regressions"
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c99 \
+# -march=native: the SIMD kernels the host build runs (runtime/src/ops/simd.h) are fuzzed too.
+clang -g -O1 -march=native -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c99 \
   -I"$root/runtime/src" -o "$work/fuzz_load" "$root/runtime/fuzz/fuzz_load.c" \
   "$root"/runtime/src/fb.c "$root"/runtime/src/sha256.c "$root"/runtime/src/qm.c "$root"/runtime/src/ops/*.c
 "$root/deno" run --allow-read --allow-write "$root/scripts/native/fuzz_corpus.ts" "$work/corpus"

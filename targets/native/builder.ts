@@ -68,7 +68,8 @@ export class ProgramBuilder {
   /** QuantizeLinear output name → tensor index. */
   private readonly byQ = new Map<string, number>();
 
-  constructor(readonly qdq: QdqGraph, readonly batch: number) {}
+  /** `opset`: the model's default-domain opset (ops whose defaults changed need it). */
+  constructor(readonly qdq: QdqGraph, readonly batch: number, readonly opset = 13) {}
 
   /** Adds a tensor; returns its index. */
   addTensor(t: ProgramTensor): number {

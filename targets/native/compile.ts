@@ -100,7 +100,8 @@ export function compileQdqModel(model: Model, options: CompileOptions): Program 
   const spec = targetSpec(options.target);
   const graph = model.graph;
   const qdq = analyseQdq(graph);
-  const b = new ProgramBuilder(qdq, options.batch ?? 1);
+  const opset = model.opsetImports.find((o) => o.domain === "" || o.domain === "ai.onnx")?.version ?? 13;
+  const b = new ProgramBuilder(qdq, options.batch ?? 1, opset);
   const unsupported: UnsupportedNode[] = [];
   const inputs: number[] = [];
   for (const input of graph.realInputs()) {

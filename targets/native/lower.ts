@@ -15,6 +15,7 @@ import {
   saturateInt32,
 } from "../../core/sim/fixed_point.ts";
 import { DTYPES, elementCount, type ProgramTensor } from "../../core/sim/program.ts";
+import { softmaxParameters } from "../../core/sim/ops/softmax.ts";
 import { type ElementFunction, LoweringError, type ProgramBuilder } from "./builder.ts";
 
 /** Longest dot product the int32 accumulator holds without overflow for int8/uint8 operands (255² · K < 2^31). */
@@ -528,6 +529,25 @@ const resize: Lowering = (ctx) => {
   b.ops.push({ kind: "Resize", name: node.name, inputs: [x.index], outputs: [out.index], yIndex, xIndex });
 };
 
+const softmax: Lowering = (ctx) => {
+  const { b, node } = ctx;
+  const x = b.activationInput(node, 0);
+  const shape = x.tensor.shape, rank = shape.length;
+  if (rank < 1) fail("its input is a scalar");
+  // Opset 13 made -1 the default; before it, axis 1 (with the input flattened to 2-D there).
+  const raw = attrInt(node, "axis", b.opset >= 13 ? -1 : 1);
+  const axis = raw < 0 ? raw + rank : raw;
+  if (axis !== rank - 1) fail(`axis ${raw} of a ${rank}-D input is not the last axis (only the last is supported)`);
+  const out = ctx.output([...shape]);
+  let parameters;
+  try {
+    parameters = softmaxParameters(x.tensor.scale[0]!, b.tensors[out.index]!.scale[0]!, shape[rank - 1]!);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  b.ops.push({ kind: "Softmax", name: node.name, inputs: [x.index], outputs: [out.index], ...parameters });
+};
+
 function elementwise(f: (node: Node, ctx: LoweringContext) => ElementFunction): Lowering {
   return (ctx) => {
     const { b, node } = ctx;
@@ -558,6 +578,7 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Concat: concat,
   Pad: pad,
   Resize: resize,
+  Softmax: softmax,
   Relu: elementwise(() => (x) => Math.max(0, x)),
   Clip: elementwise((node, ctx) => {
     const lo = ctx.b.floatConstant(node, 1)?.[0] ?? attrFloat(node, "min", -Infinity);

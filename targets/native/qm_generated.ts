@@ -28,13 +28,14 @@ export enum OpOptions {
   ConcatOptions = 10,
   TransposeOptions = 11,
   PadOptions = 12,
-  ResizeOptions = 13
+  ResizeOptions = 13,
+  SoftmaxOptions = 14
 }
 
 export function unionToOpOptions(
   type: OpOptions,
-  accessor: (obj:AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|TransposeOptions) => AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|TransposeOptions|null
-): AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|TransposeOptions|null {
+  accessor: (obj:AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|SoftmaxOptions|TransposeOptions) => AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|SoftmaxOptions|TransposeOptions|null
+): AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|SoftmaxOptions|TransposeOptions|null {
   switch(OpOptions[type]) {
     case 'NONE': return null; 
     case 'ConvOptions': return accessor(new ConvOptions())! as ConvOptions;
@@ -50,15 +51,16 @@ export function unionToOpOptions(
     case 'TransposeOptions': return accessor(new TransposeOptions())! as TransposeOptions;
     case 'PadOptions': return accessor(new PadOptions())! as PadOptions;
     case 'ResizeOptions': return accessor(new ResizeOptions())! as ResizeOptions;
+    case 'SoftmaxOptions': return accessor(new SoftmaxOptions())! as SoftmaxOptions;
     default: return null;
   }
 }
 
 export function unionListToOpOptions(
   type: OpOptions, 
-  accessor: (index: number, obj:AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|TransposeOptions) => AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|TransposeOptions|null, 
+  accessor: (index: number, obj:AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|SoftmaxOptions|TransposeOptions) => AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|SoftmaxOptions|TransposeOptions|null, 
   index: number
-): AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|TransposeOptions|null {
+): AddOptions|AveragePoolOptions|ConcatOptions|ConvOptions|FullyConnectedOptions|GlobalAveragePoolOptions|LutOptions|MaxPoolOptions|MulOptions|PadOptions|ReshapeOptions|ResizeOptions|SoftmaxOptions|TransposeOptions|null {
   switch(OpOptions[type]) {
     case 'NONE': return null; 
     case 'ConvOptions': return accessor(index, new ConvOptions())! as ConvOptions;
@@ -74,6 +76,7 @@ export function unionListToOpOptions(
     case 'TransposeOptions': return accessor(index, new TransposeOptions())! as TransposeOptions;
     case 'PadOptions': return accessor(index, new PadOptions())! as PadOptions;
     case 'ResizeOptions': return accessor(index, new ResizeOptions())! as ResizeOptions;
+    case 'SoftmaxOptions': return accessor(index, new SoftmaxOptions())! as SoftmaxOptions;
     default: return null;
   }
 }
@@ -1726,6 +1729,96 @@ static createResizeOptions(builder:flatbuffers.Builder, yIndexOffset:flatbuffers
   ResizeOptions.addYIndex(builder, yIndexOffset);
   ResizeOptions.addXIndex(builder, xIndexOffset);
   return ResizeOptions.endResizeOptions(builder);
+}
+}
+
+export class SoftmaxOptions {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):SoftmaxOptions {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsSoftmaxOptions(bb:flatbuffers.ByteBuffer, obj?:SoftmaxOptions):SoftmaxOptions {
+  return (obj || new SoftmaxOptions()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsSoftmaxOptions(bb:flatbuffers.ByteBuffer, obj?:SoftmaxOptions):SoftmaxOptions {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new SoftmaxOptions()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+expTable(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readInt32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+expTableLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+expTableArray():Int32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? new Int32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+multiplier():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : 0;
+}
+
+shift():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : 0;
+}
+
+static startSoftmaxOptions(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addExpTable(builder:flatbuffers.Builder, expTableOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, expTableOffset, 0);
+}
+
+static createExpTableVector(builder:flatbuffers.Builder, data:number[]|Int32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createExpTableVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createExpTableVector(builder:flatbuffers.Builder, data:number[]|Int32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startExpTableVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addMultiplier(builder:flatbuffers.Builder, multiplier:number) {
+  builder.addFieldInt32(1, multiplier, 0);
+}
+
+static addShift(builder:flatbuffers.Builder, shift:number) {
+  builder.addFieldInt8(2, shift, 0);
+}
+
+static endSoftmaxOptions(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createSoftmaxOptions(builder:flatbuffers.Builder, expTableOffset:flatbuffers.Offset, multiplier:number, shift:number):flatbuffers.Offset {
+  SoftmaxOptions.startSoftmaxOptions(builder);
+  SoftmaxOptions.addExpTable(builder, expTableOffset);
+  SoftmaxOptions.addMultiplier(builder, multiplier);
+  SoftmaxOptions.addShift(builder, shift);
+  return SoftmaxOptions.endSoftmaxOptions(builder);
 }
 }
 

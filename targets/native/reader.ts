@@ -160,6 +160,16 @@ function readOp(op: qm.Op): ProgramOp {
         xIndex: list(o.xIndexLength(), (i) => o.xIndex(i)),
       };
     }
+    case "Softmax": {
+      const o = op.options(new qm.SoftmaxOptions()) as qm.SoftmaxOptions;
+      return {
+        kind,
+        ...base,
+        expTable: list(o.expTableLength(), (i) => o.expTable(i)),
+        multiplier: o.multiplier(),
+        shift: o.shift(),
+      };
+    }
     default:
       throw new ArtifactError(`Op "${base.name}" has unknown options type ${op.optionsType()}`);
   }

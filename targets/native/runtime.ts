@@ -36,18 +36,31 @@ export interface RunnerResult {
   stderr: string;
 }
 
+/** A runner built with other flags, into its own folder out/native/<arch>-<name>. */
+export interface RuntimeVariant {
+  name: string;
+  /** Replaces the optimization flags (default -O3), e.g. sanitizers. */
+  opt?: string;
+  /**
+   * Replaces the target flags that choose the kernels (runtime/src/ops/simd.h; default -march=native on the
+   * host, none for aarch64 and armv7), e.g. "-msse4.1", "-DQM_PORTABLE", "-mfpu=neon".
+   */
+  archFlags?: string;
+}
+
 /**
  * Builds the runner for `arch` (once per process; the build lands by an atomic rename, so other processes
  * running the previous binary are unaffected) and returns its path.
- * `variant` builds with extra compiler flags into its own folder (e.g. sanitizers).
+ * `variant` builds with other compiler flags into its own folder (sanitizers, another kernel path).
  *
  * @example
  * ```ts ignore
  * const runner = await buildRuntime("aarch64");
+ * const portable = await buildRuntime("host", { name: "portable", archFlags: "-DQM_PORTABLE" });
  * ```
  */
-export function buildRuntime(arch: RuntimeArch, variant?: { name: string; opt: string }): Promise<string> {
-  const key = `${arch}|${variant?.name ?? ""}|${variant?.opt ?? ""}`;
+export function buildRuntime(arch: RuntimeArch, variant?: RuntimeVariant): Promise<string> {
+  const key = `${arch}|${variant?.name ?? ""}|${variant?.opt ?? ""}|${variant?.archFlags ?? ""}`;
   let build = builds.get(key);
   if (!build) {
     build = build_(arch, variant);
@@ -58,10 +71,11 @@ export function buildRuntime(arch: RuntimeArch, variant?: { name: string; opt: s
 
 const builds = new Map<string, Promise<string>>();
 
-async function build_(arch: RuntimeArch, variant?: { name: string; opt: string }): Promise<string> {
+async function build_(arch: RuntimeArch, variant?: RuntimeVariant): Promise<string> {
   const env: Record<string, string> = {};
   if (variant) {
-    env.OPT = variant.opt;
+    if (variant.opt !== undefined) env.OPT = variant.opt;
+    if (variant.archFlags !== undefined) env.ARCH_FLAGS = variant.archFlags;
     env.OUT = `${ROOT}out/native/${arch}-${variant.name}`;
   }
   const r = await new Deno.Command(`${ROOT}scripts/native/build.sh`, { args: [arch], env }).output();

@@ -99,6 +99,8 @@ function writeOptions(b: flatbuffers.Builder, op: ProgramOp): flatbuffers.Offset
       return qm.PadOptions.createPadOptions(b, ints(op.pads), op.value);
     case "Resize":
       return qm.ResizeOptions.createResizeOptions(b, ints(op.yIndex), ints(op.xIndex));
+    case "Softmax":
+      return qm.SoftmaxOptions.createSoftmaxOptions(b, ints(op.expTable), op.multiplier, op.shift);
   }
 }
 

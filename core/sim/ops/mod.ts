@@ -18,6 +18,7 @@ import { mul } from "./mul.ts";
 import { pad } from "./pad.ts";
 import { reshape } from "./reshape.ts";
 import { resize } from "./resize.ts";
+import { softmax } from "./softmax.ts";
 import { transpose } from "./transpose.ts";
 
 export type { OpTensors } from "./_tensors.ts";
@@ -39,6 +40,7 @@ export const KERNELS: Readonly<Kernels> = {
   Transpose: transpose,
   Pad: pad,
   Resize: resize,
+  Softmax: softmax,
 };
 
 /**
