@@ -10,8 +10,6 @@
  * @module
  */
 
-
-
 /** A running board. */
 export interface Mps2Board {
   /** The pty of its UART0, e.g. /dev/pts/3. */
