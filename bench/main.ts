@@ -3,16 +3,22 @@
  * prints tables (what was measured, on what). It never asserts a speed;
  * results also go to out/bench.json.
  *
- *   deno task bench [--models a,b] [--methods KL,MINMAX,…] [--images 1000] [--batch 1] [--skip-rss] [--skip-extras]
- *                   [--skip-report]
+ *   deno task bench [--models a,b] [--methods KL,MINMAX,…] [--images 1000] [--batch 1] [--calib-workers 1]
+ *                   [--skip-rss] [--skip-extras] [--skip-report]
+ *                   [--skip-native] [--native-images 10000] [--fuzz-seconds 180] [--skip-devices]
  *   deno task bench --peers [--models a,b]   side by side with ONNX Runtime's and MNN's quantizers (bench/peers/)
+ *   deno task bench --target T --device URL --model M.int8.onnx [--runs N --warmup N --threads N --pin a,b]
+ *                                           the model's latency on a device (bench/device_bench.ts)
  *
  * Per model, one table of calibration methods: int8 accuracy (top-1 on the 10 000 t10k images, or
  * agreement and cosine with float on a folder), calibration seconds on N images, the seconds of
  * float inference over the same N images (plain, and with every observed tensor exposed: the
  * fair floor, see /work/shared/notes/calibration-cost.md) and their ratios, and the peak RSS of a
  * fresh process calibrating 100 and N images. Then the accuracy helpers (bias correction, ADMM
- * weights, per-tensor weights with and without cross-layer equalization).
+ * weights, per-tensor weights with and without cross-layer equalization). Then the native artifact
+ * (bench/native_bench.ts): the C runtime's single-image latency next to ONNX Runtime int8 (QDQ) and fp32 for
+ * the same model, as ratios, with its accuracy and bit-exactness; and --fuzz-seconds of libFuzzer on the
+ * runtime's loader (0 skips it; crashing inputs are kept in runtime/fuzz/regressions/).
  *
  * @module
  */
@@ -39,7 +45,14 @@ import { t10kSource } from "./peers/data.ts";
 import { benchCalibration } from "./calib_source.ts";
 import { inferenceSeconds, measureSeconds, type Seconds } from "./timing.ts";
 import { reportBench } from "./report_bench.ts";
+import { spawnCalibrationWorker } from "../cli/calibration_worker.ts";
+import { formatNativeBench, formatNativeFuzz, NATIVE_BENCH_MODELS, nativeBench, nativeFuzz } from "./native_bench.ts";
 
+// --device URL --target T --model M: the latency of one int8 model on a device, alone (bench/device_bench.ts).
+if (Deno.args.includes("--device")) {
+  const { deviceLatencyMain } = await import("./device_bench.ts");
+  Deno.exit(await deviceLatencyMain(Deno.args));
+}
 const { values } = parseArgs({
   args: Deno.args,
   options: {
@@ -47,10 +60,15 @@ const { values } = parseArgs({
     methods: { type: "string" },
     images: { type: "string" },
     batch: { type: "string" },
+    "calib-workers": { type: "string" },
     "skip-rss": { type: "boolean" },
     "skip-extras": { type: "boolean" },
     "skip-report": { type: "boolean" },
     peers: { type: "boolean" },
+    "skip-native": { type: "boolean" },
+    "native-images": { type: "string" },
+    "fuzz-seconds": { type: "string" },
+    "skip-devices": { type: "boolean" },
   },
 });
 if (values.peers) {
@@ -60,6 +78,10 @@ if (values.peers) {
 const models = values.models ? BENCH_MODELS.filter((m) => values.models!.split(",").includes(m.name)) : BENCH_MODELS;
 const images = Number(values.images ?? 1000);
 const batchSize = Number(values.batch ?? 1);
+// --calib-workers N: histogram workers (QuantizeOptions.calibrationWorkers; default 1, 0 = main thread only)
+const workerOptions = values["calib-workers"] === undefined
+  ? {}
+  : { calibrationWorkers: Number(values["calib-workers"]) };
 const RSS_SMALL = 100;
 
 /** One row of a table: a label and the options that differ from the defaults. */
@@ -124,7 +146,7 @@ async function childRun(m: BenchModel, count: number, variant: Variant): Promise
       new URL("./rss_child.ts", import.meta.url).pathname,
       m.name,
       String(count),
-      JSON.stringify(variant.options),
+      JSON.stringify({ ...workerOptions, ...variant.options }),
       String(batchSize),
     ],
     stdout: "piped",
@@ -154,7 +176,14 @@ async function measure(
 ): Promise<{ result: QuantizeResult; seconds: Seconds }> {
   let result: QuantizeResult | undefined;
   const seconds = await measureSeconds(async () => {
-    result = await quantizeModel(model, calib, createOrtExecutor, { ...DEFAULT_QUANTIZE_OPTIONS, ...variant.options });
+    result = await quantizeModel(
+      model,
+      calib,
+      createOrtExecutor,
+      { ...DEFAULT_QUANTIZE_OPTIONS, ...workerOptions, ...variant.options },
+      undefined,
+      { spawnCalibrationWorker },
+    );
   });
   return { result: result!, seconds };
 }
@@ -162,7 +191,7 @@ async function measure(
 console.log(`# Host pipeline: quantize with each method, evaluate float vs int8 in ONNX Runtime (CPU, 1 thread)`);
 console.log(
   `# machine: ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}; ` +
-    `calibration batch ${batchSize}\n`,
+    `calibration batch ${batchSize}, calibration workers ${workerOptions.calibrationWorkers ?? "1 (default)"}\n`,
 );
 for (const m of models) {
   const floatBytes = await Deno.readFile(m.path);
@@ -288,6 +317,29 @@ for (const m of models) {
 // The per-layer debug report's cost against calibration (bench/report_bench.ts).
 if (!values["skip-report"] && models.some((m) => m.name === "ppocr_cls")) {
   results.push(...await reportBench(["ppocr_cls"], 3));
+}
+
+// The native artifact: the C runtime next to ONNX Runtime, then fuzzing its loader (bench/native_bench.ts).
+const nativeModels = models.filter((m) => NATIVE_BENCH_MODELS.includes(m.name)).map((m) => m.name);
+if (!values["skip-native"] && nativeModels.length > 0) {
+  const native = await nativeBench({ models: nativeModels, images: Number(values["native-images"] ?? 10000) });
+  console.log(formatNativeBench(native));
+  console.log();
+  results.push(...native.rows.map((r) => ({ section: "native-runtime", kernels: native.kernels, ...r })));
+}
+const fuzzSeconds = Number(values["fuzz-seconds"] ?? 180);
+if (!values["skip-native"] && fuzzSeconds > 0) {
+  const fuzz = await nativeFuzz(fuzzSeconds);
+  console.log(formatNativeFuzz(fuzz));
+  console.log();
+  results.push({ section: "native-fuzz", ...fuzz });
+}
+
+// Transports: SSH push + run + pull overhead on the loopback arm64 board, serial uploads against the paced board.
+if (!values["skip-devices"]) {
+  const { transportBench } = await import("./device_bench.ts");
+  console.log(await transportBench());
+  console.log();
 }
 
 await writeFileAtomic("out/bench.json", JSON.stringify({ date: new Date().toISOString(), results }, null, 2) + "\n");

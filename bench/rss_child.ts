@@ -16,6 +16,7 @@ import { DEFAULT_QUANTIZE_OPTIONS, quantizeModel, type QuantizeOptions } from ".
 import { createOrtExecutor } from "../targets/ort.ts";
 import { BENCH_MODELS } from "./fixtures.ts";
 import { benchCalibration } from "./calib_source.ts";
+import { spawnCalibrationWorker } from "../cli/calibration_worker.ts";
 
 function vmHwmBytes(): number {
   const status = Deno.readTextFileSync("/proc/self/status");
@@ -37,11 +38,12 @@ try {
 }
 const before = vmHwmBytes();
 const t0 = performance.now();
-const result = await quantizeModel(model, source, createOrtExecutor, options);
+const result = await quantizeModel(model, source, createOrtExecutor, options, undefined, { spawnCalibrationWorker });
 console.log(JSON.stringify({
   samples: result.calibrationSamples,
   seconds: (performance.now() - t0) / 1000,
   calibrationSeconds: result.timings.calibrate / 1000,
+  calibrationWorkers: result.calibrationWorkers,
   peakRssBeforeBytes: before,
   peakRssBytes: vmHwmBytes(),
 }));

@@ -7,7 +7,7 @@
  */
 
 import { createCalibrator } from "./calib/mod.ts";
-import type { CalibrationRange, Calibrator } from "./calib/types.ts";
+import type { CalibrationRange } from "./calib/types.ts";
 import type { ExecutorFactory, HostTensor } from "./exec/executor.ts";
 import {
   type OutputMetrics,
@@ -30,6 +30,7 @@ import {
   exposeTensors,
   runCalibration,
 } from "./quant/calibrate.ts";
+import type { CalibratorSpec, SpawnCalibrationWorker } from "./quant/calibration_workers.ts";
 import {
   activationParams,
   type ActivationScheme,
@@ -54,6 +55,15 @@ export interface QuantizeOptions {
   skip: readonly string[];
   /** ONNX Runtime intra-op threads (default 1: measured fastest for calibration on small machines). */
   threads?: number;
+  /**
+   * Workers that bin histograms while the runtime computes the next batch (KL, PERCENTILE, MSE,
+   * ADMM; the ranges are identical either way). Default: 1 when the host can start workers (see
+   * {@link QuantizeHost}), else 0 (everything on the main thread). Measured on 2 idle cores, PaddleOCR
+   * classifier, 1 000 images: KL, PERCENTILE and MSE take 1.3–1.4× the float model's time (observed
+   * tensors exposed) with one worker, 1.8–2.0× without. On a machine whose cores are all busy the
+   * worker only adds its copies and messages: use 0 there.
+   */
+  calibrationWorkers?: number;
   /** Weight quantization method: MNN's MAX_ABS (default) or ADMM. */
   weightMethod: "MAX_ABS" | "ADMM";
   /** Symmetric weights (default) or asymmetric int8 weights with per-channel zero points (MAX_ABS only). */
@@ -92,6 +102,21 @@ export const DEFAULT_QUANTIZE_OPTIONS: QuantizeOptions = {
   biasCorrection: false,
   methodOptions: {},
 };
+
+/**
+ * What the host provides besides the executor.
+ *
+ * @example
+ * ```ts ignore
+ * // cli/calibration_worker.ts's spawner: a Deno Worker on CALIBRATION_WORKER_MODULE
+ * const host: QuantizeHost = { spawnCalibrationWorker };
+ * await quantizeModel(model, source, createOrtExecutor, DEFAULT_QUANTIZE_OPTIONS, undefined, host);
+ * ```
+ */
+export interface QuantizeHost {
+  /** Starts a calibration worker (`core/quant/calibration_workers.ts`); without it calibration stays on the main thread. */
+  spawnCalibrationWorker?: SpawnCalibrationWorker;
+}
 
 /** Rejects option values that cannot work together, naming the option. */
 function assertSupported(options: QuantizeOptions): void {
@@ -145,6 +170,8 @@ export interface QuantizeResult {
   calibrationPasses: number;
   /** Calibration samples seen per pass. */
   calibrationSamples: number;
+  /** Workers that binned histograms (0: the main thread did). */
+  calibrationWorkers: number;
   /** Per calibration pass: tensors copied out of the runtime and tensors reduced in-graph. */
   calibrationPerPass: CalibrationRun["perPass"];
   /** Wall-clock milliseconds of each stage. */
@@ -167,8 +194,19 @@ export async function quantizeModel(
   createExecutor: ExecutorFactory,
   options: QuantizeOptions,
   onProgress?: CalibrationProgress,
+  host: QuantizeHost = {},
 ): Promise<QuantizeResult> {
   assertSupported(options);
+  const spawn = host.spawnCalibrationWorker;
+  const workerCount = options.calibrationWorkers ?? (spawn ? 1 : 0);
+  if (!Number.isInteger(workerCount) || workerCount < 0) {
+    throw new RangeError(`calibrationWorkers must be a non-negative integer, got ${workerCount}`);
+  }
+  if (workerCount > 0 && !spawn) {
+    throw new Error(
+      `calibrationWorkers is ${workerCount} but the host cannot start workers (no spawnCalibrationWorker)`,
+    );
+  }
   let t0 = performance.now();
   const prepared = cloneModel(model);
   const prepare = prepareModel(prepared);
@@ -191,16 +229,19 @@ export async function quantizeModel(
   const timings = { prepare: performance.now() - t0, calibrate: 0, rewrite: 0, biasCorrection: 0 };
 
   t0 = performance.now();
-  const calibratorFor = (t: string, dims: readonly number[] | undefined): Calibrator =>
+  const calibratorFor = (t: string, dims: readonly number[] | undefined): CalibratorSpec => ({
     // MNN calibrates graph inputs with MAX whatever the method.
-    createCalibrator(plan.graphInputs.has(t) ? "MINMAX" : options.method, {
+    method: plan.graphInputs.has(t) ? "MINMAX" : options.method,
+    options: {
       clamp: int16.has(t) ? INT16_CLAMP : featureClamp,
       ...(dims ? { shape: dims } : {}),
       ...options.methodOptions,
-    });
+    },
+  });
   const run = await runCalibration(prepared, createExecutor, plan.calibrated, calibratorFor, source, {
     ...(options.threads ? { threads: options.threads } : {}),
     ...(onProgress ? { onProgress } : {}),
+    ...(spawn && workerCount > 0 ? { workers: { spawn, count: workerCount } } : {}),
   });
   const ranges = run.ranges;
   timings.calibrate = performance.now() - t0;
@@ -250,6 +291,7 @@ export async function quantizeModel(
     int16,
     calibrationPasses: run.passes,
     calibrationSamples: run.samples,
+    calibrationWorkers: run.workers,
     calibrationPerPass: run.perPass,
     timings,
   };

@@ -1,7 +1,7 @@
 /**
  * The histogram's inner loops as a tiny WebAssembly SIMD module, assembled here byte by byte
  * (no toolchain, no binary file): `range` (min and max of f32 values, NaN-propagating) and `hist`
- * (four interleaved |x| sub-histograms with a dead-zone slot). V8 runs a typed-array loop at
+ * (two interleaved |x| sub-histograms with a dead-zone slot). V8 runs a typed-array loop at
  * ~1.5–3 ns per value on the bench machine; these run several times faster, which is what
  * keeps a histogram pass close to the cost of copying the tensor out of ONNX Runtime.
  *
@@ -62,7 +62,7 @@ const F32X4_LE = simd(0x45), V128_BITSELECT = simd(0x52), I32X4_SHL = simd(0xab)
 const I32X4_MUL = simd(0xb5), I32X4_MIN_U = simd(0xb7);
 const F32X4_ABS = simd(0xe0), F32X4_MUL = simd(0xe6), F32X4_PMIN = simd(0xea), F32X4_PMAX = simd(0xeb);
 const F32X4_NE = simd(0x42), V128_OR = simd(0x50), V128_ANY_TRUE = simd(0x53);
-const I32X4_TRUNC_SAT_F32X4_U = simd(0xf9);
+const I32X4_TRUNC_SAT_F32X4_S = simd(0xf8);
 const v128i32 = (a: number, b: number, c: number, d: number) => [
   ...simd(0x0c),
   ...new Uint8Array(new Int32Array([a, b, c, d]).buffer),
@@ -203,8 +203,11 @@ function rangeFunction(): number[] {
 
 /**
  * `hist(src, n, counts, k, last, deadZone, stride)`: for value i, bin = min(trunc(|x|·k), last),
- * or `last + 1` when |x| <= deadZone, incremented in sub-histogram (i mod 4) of `stride` u32
- * slots at `counts` (the scalar tail uses sub-histogram 0).
+ * or `last + 1` when |x| <= deadZone, incremented in sub-histogram (i mod 2) of `stride` u32
+ * slots at `counts` (the scalar tail uses sub-histogram 0). Two sub-histograms, not one, so that a
+ * run of equal bins (ReLU zeros) is not one chain of dependent increments; not four, because the
+ * counts of every observed tensor cannot stay in cache between batches and each sub-histogram
+ * adds cache misses (measured on the PaddleOCR classifier's 146 tensors: 2 are ~17 % faster than 4).
  */
 function histFunction(): number[] {
   const [src, n, counts, k, last, dz, stride] = [0, 1, 2, 3, 4, 5, 6];
@@ -240,7 +243,7 @@ function histFunction(): number[] {
     ...I32X4_SPLAT,
     ...set(dzslot),
     // base lane offsets: counts + 4·(lane·stride)
-    ...v128i32(0, 1, 2, 3),
+    ...v128i32(0, 1, 0, 1),
     ...get(stride),
     ...I32X4_SPLAT,
     ...I32X4_MUL,
@@ -272,7 +275,9 @@ function histFunction(): number[] {
     ...get(a),
     ...get(kv),
     ...F32X4_MUL,
-    ...I32X4_TRUNC_SAT_F32X4_U,
+    // signed: |x| >= 0, so it truncates as the unsigned form does (NaN → 0, too large → clamped
+    // to `last` below) in half the x64 instructions (measured: binning ~7 % faster)
+    ...I32X4_TRUNC_SAT_F32X4_S,
     ...get(lastv),
     ...I32X4_MIN_U,
     ...get(a),
@@ -388,6 +393,18 @@ interface Exports {
   hist(src: number, n: number, counts: number, k: number, last: number, deadZone: number, stride: number): void;
 }
 
+/**
+ * Sub-histograms `hist` fills (value i goes to sub-histogram i mod 2): a counts region holds
+ * `SUB_HISTOGRAMS * stride` u32 slots, and a bin's count is the sum over them.
+ *
+ * @example
+ * ```ts
+ * import { SUB_HISTOGRAMS } from "./_wasm_kernel.ts";
+ * const slots = SUB_HISTOGRAMS * (2048 + 1); // 2048 bins and a dead-zone slot
+ * ```
+ */
+export const SUB_HISTOGRAMS = 2;
+
 const PAGE = 65536;
 const STATS = 0; // 12 bytes of range() output at the start of memory
 const FIRST = 16;
@@ -398,16 +415,16 @@ const FIRST = 16;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { wasmKernel } from "./_wasm_kernel.ts";
+ * import { SUB_HISTOGRAMS, wasmKernel } from "./_wasm_kernel.ts";
  * const kernel = wasmKernel();
  * if (kernel) {
- *   const region = kernel.allocCounts(4 * 5); // 4 sub-histograms of 4 bins + 1 dead-zone slot
+ *   const region = kernel.allocCounts(SUB_HISTOGRAMS * 5); // 2 sub-histograms of 4 bins + 1 dead-zone slot
  *   kernel.load(new Float32Array([0.125, 0.625, -0.375, 0, 0.875]));
  *   assert.deepEqual(kernel.range(5), { min: -0.375, max: 0.875 });
  *   kernel.hist(5, region, 4, 3, 0, 5); // bins of 0.25 over [0, 1); exact zeros go to slot 4
- *   // values 0–3 go to sub-histograms 0–3, the fifth (scalar tail) to sub-histogram 0
- *   assert.deepEqual([...kernel.counts(region, 20)], [1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
- *   kernel.free(region, 20);
+ *   // values 0 and 2 go to sub-histogram 0, 1 and 3 to sub-histogram 1, the fifth (scalar tail) to 0
+ *   assert.deepEqual([...kernel.counts(region, 10)], [1, 1, 0, 1, 0, 0, 0, 1, 0, 1]);
+ *   kernel.free(region, 10);
  * }
  * ```
  */
@@ -469,7 +486,7 @@ export class WasmKernel {
     return nan ? { min: NaN, max: NaN } : { min: stats[0]!, max: stats[1]! };
   }
 
-  /** Bins the first `n` loaded values into the four sub-histograms at `counts` (see the module doc). */
+  /** Bins the first `n` loaded values into the {@link SUB_HISTOGRAMS} sub-histograms at `counts` (see `histFunction`). */
   hist(n: number, counts: number, binsPerUnit: number, lastBin: number, deadZone: number, stride: number): void {
     this.#exports.hist(this.#scratch, n, counts, binsPerUnit, lastBin, deadZone, stride);
   }

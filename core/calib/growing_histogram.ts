@@ -12,15 +12,16 @@
  * the start: nothing is approximated by growing. The price is resolution: the
  * data fill between half and all of the bins.
  *
- * Memory is `binCount` doubles plus `binCount` 32-bit counters, whatever the
- * number of values; no per-value allocation.
+ * Memory is `binCount` doubles plus `2 · binCount` 32-bit counters in WebAssembly memory (`5 ·
+ * binCount` in JavaScript arrays when WebAssembly is off), whatever the number of values,
+ * allocated on the first value; no per-value allocation.
  *
  * @module
  */
 
 import { NonFiniteValueError } from "./histogram.ts";
 import type { ValueRange } from "./types.ts";
-import { type WasmKernel, wasmKernel } from "./_wasm_kernel.ts";
+import { SUB_HISTOGRAMS, type WasmKernel, wasmKernel } from "./_wasm_kernel.ts";
 
 /** Largest float32; a bins-per-unit factor above it cannot be passed to the WebAssembly kernel. */
 const MAX_FLOAT32 = 3.4028234663852886e38;
@@ -83,15 +84,19 @@ export class GrowingAbsHistogram {
 
   #edge = 0;
   #binsPerUnit = 0;
-  #counts: Float64Array;
+  /** Allocated on first use, like the pending counts: a histogram that never sees a value costs nothing. */
+  #counts: Float64Array | undefined;
   #skipped = 0;
-  /** Counts since the last flush (integer increments are much faster than float ones); slot `binCount` is the dead zone. */
-  #pending: Uint32Array;
   /**
-   * The fast path's counts: four interleaved sub-histograms (value i goes to sub-histogram i mod 4),
-   * so that runs of equal bins (ReLU zeros) do not wait on each other's increments.
+   * The JavaScript paths' counts since the last flush (integer increments are much faster than
+   * float ones); slot `binCount` is the dead zone. Unused (never allocated) with the WebAssembly kernel.
    */
-  #pending4: Uint32Array;
+  #pending: Uint32Array | undefined;
+  /**
+   * The JavaScript fast path's counts: four interleaved sub-histograms (value i goes to
+   * sub-histogram i mod 4), so that runs of equal bins (ReLU zeros) do not wait on each other's increments.
+   */
+  #pending4: Uint32Array | undefined;
   #pendingTotal = 0;
   /** The WebAssembly kernel and this histogram's counts region in its memory (4 × (binCount + 1) slots). */
   #kernel: WasmKernel | null;
@@ -107,9 +112,6 @@ export class GrowingAbsHistogram {
     }
     this.binCount = binCount;
     this.deadZone = options.deadZone ?? -1;
-    this.#counts = new Float64Array(binCount);
-    this.#pending = new Uint32Array(binCount + 1);
-    this.#pending4 = new Uint32Array(4 * binCount);
     this.#kernel = options.wasm === false ? null : wasmKernel();
   }
 
@@ -119,7 +121,7 @@ export class GrowingAbsHistogram {
    */
   release(): void {
     this.#flush(true);
-    if (this.#region !== undefined) this.#kernel!.free(this.#region, 4 * (this.binCount + 1));
+    if (this.#region !== undefined) this.#kernel!.free(this.#region, SUB_HISTOGRAMS * (this.binCount + 1));
     this.#region = undefined;
   }
 
@@ -141,7 +143,7 @@ export class GrowingAbsHistogram {
   /** Count per bin. Do not modify. */
   get counts(): Float64Array {
     this.#flush();
-    return this.#counts;
+    return this.#counts ??= new Float64Array(this.binCount);
   }
 
   /** Number of values left out by `deadZone`. */
@@ -184,7 +186,7 @@ export class GrowingAbsHistogram {
     this.count += end - start;
   }
 
-  /** The WebAssembly path: copy in, range (NaN-propagating), grow, bin into four sub-histograms. */
+  /** The WebAssembly path: copy in, range (NaN-propagating), grow, bin into the kernel's sub-histograms. */
   #addWasm(values: Float32Array, given: ValueRange | undefined, offset: number): void {
     const kernel = this.#kernel!;
     kernel.load(values);
@@ -199,7 +201,7 @@ export class GrowingAbsHistogram {
       this.#addRange(values, 0, values.length, range); // a range too small for float32 factors
       return;
     }
-    this.#region ??= kernel.allocCounts(4 * (this.binCount + 1));
+    this.#region ??= kernel.allocCounts(SUB_HISTOGRAMS * (this.binCount + 1));
     kernel.hist(values.length, this.#region, this.#binsPerUnit, this.binCount - 1, this.deadZone, this.binCount + 1);
     this.#pendingTotal += values.length;
     this.min = Math.min(this.min, range.min);
@@ -208,7 +210,8 @@ export class GrowingAbsHistogram {
   }
 
   #bin(values: Float32Array, start: number, end: number): void {
-    const pending = this.#pending4;
+    const pending = this.#pending4 ??= new Uint32Array(4 * this.binCount);
+    const deadSlot = this.#pending ??= new Uint32Array(this.binCount + 1);
     const binsPerUnit = this.#binsPerUnit;
     const deadZone = this.deadZone;
     const binCount = this.binCount;
@@ -240,13 +243,13 @@ export class GrowingAbsHistogram {
       dead += Number(a <= deadZone);
       pending[(a * binsPerUnit) | 0]!++;
     }
-    this.#pending[binCount]! += dead;
+    deadSlot[binCount]! += dead;
     pending[0]! -= dead; // (may wrap below zero; the flush adds the sub-histograms back together mod 2^32)
   }
 
   /** A dead zone wider than one bin (tiny ranges): dead-zone values go to the extra slot one by one. */
   #binWideDeadZone(values: Float32Array, start: number, end: number): void {
-    const pending = this.#pending;
+    const pending = this.#pending ??= new Uint32Array(this.binCount + 1);
     const binsPerUnit = this.#binsPerUnit;
     const deadZone = this.deadZone;
     const binCount = this.binCount;
@@ -265,7 +268,7 @@ export class GrowingAbsHistogram {
       while (edge <= maxAbs) edge *= 2;
       while (edge / 2 > maxAbs) edge /= 2;
     } else {
-      const counts = this.#counts;
+      const counts = this.#counts!; // allocated by the forced flush
       const half = this.binCount / 2;
       while (edge <= maxAbs) {
         edge *= 2;
@@ -279,21 +282,30 @@ export class GrowingAbsHistogram {
 
   #flush(force = false): void {
     if (this.#pendingTotal === 0 && !force) return;
-    const counts = this.#counts;
-    const pending = this.#pending, pending4 = this.#pending4;
     const n = this.binCount;
-    for (let k = 0; k < n; k++) {
-      // Uint32 sum: sub-histogram 0 may have wrapped below zero by the dead-zone correction
-      counts[k]! += (pending[k]! + pending4[k]! + pending4[n + k]! + pending4[2 * n + k]! + pending4[3 * n + k]!) >>> 0;
+    const counts = this.#counts ??= new Float64Array(n);
+    const pending = this.#pending, pending4 = this.#pending4;
+    if (pending4) {
+      const deadSlot = pending!; // allocated together with pending4
+      for (let k = 0; k < n; k++) {
+        // Uint32 sum: sub-histogram 0 may have wrapped below zero by the dead-zone correction
+        counts[k]! += (deadSlot[k]! + pending4[k]! + pending4[n + k]! + pending4[2 * n + k]! + pending4[3 * n + k]!) >>>
+          0;
+      }
+      pending4.fill(0);
+    } else if (pending) {
+      for (let k = 0; k < n; k++) counts[k]! += pending[k]!;
     }
-    this.#skipped += pending[n]!;
-    pending.fill(0);
-    pending4.fill(0);
+    if (pending) {
+      this.#skipped += pending[n]!;
+      pending.fill(0);
+    }
     if (this.#region !== undefined) {
       const slots = n + 1;
-      const region = this.#kernel!.counts(this.#region, 4 * slots);
+      const region = this.#kernel!.counts(this.#region, SUB_HISTOGRAMS * slots);
       for (let k = 0; k <= n; k++) {
-        const sum = region[k]! + region[slots + k]! + region[2 * slots + k]! + region[3 * slots + k]!;
+        let sum = 0;
+        for (let sub = 0; sub < SUB_HISTOGRAMS; sub++) sum += region[sub * slots + k]!;
         if (k < n) counts[k]! += sum;
         else this.#skipped += sum;
       }

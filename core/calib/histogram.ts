@@ -16,7 +16,7 @@
  * @module
  */
 
-import { type WasmKernel, wasmKernel } from "./_wasm_kernel.ts";
+import { SUB_HISTOGRAMS, type WasmKernel, wasmKernel } from "./_wasm_kernel.ts";
 
 /** Below this many values the copy into WebAssembly memory costs more than the JavaScript loop. */
 const WASM_MIN_VALUES = 64;
@@ -184,7 +184,7 @@ export class AbsHistogram {
    */
   release(): void {
     this.#flush();
-    if (this.#region !== undefined) this.#kernel!.free(this.#region, 4 * (this.binCount + 1));
+    if (this.#region !== undefined) this.#kernel!.free(this.#region, SUB_HISTOGRAMS * (this.binCount + 1));
     this.#region = undefined;
   }
 
@@ -202,7 +202,7 @@ export class AbsHistogram {
         if (!(Math.abs(values[i]!) <= MAX_FINITE)) throw new NonFiniteValueError(values[i]!, i + offset);
       }
     }
-    this.#region ??= kernel.allocCounts(4 * (this.binCount + 1));
+    this.#region ??= kernel.allocCounts(SUB_HISTOGRAMS * (this.binCount + 1));
     kernel.hist(values.length, this.#region, this.binsPerUnit, this.binCount - 1, this.deadZone, this.binCount + 1);
     this.#pendingTotal += values.length;
     this.min = Math.min(this.min, range.min);
@@ -254,9 +254,10 @@ export class AbsHistogram {
     pending.fill(0);
     if (this.#region !== undefined) {
       const slots = n + 1;
-      const region = this.#kernel!.counts(this.#region, 4 * slots);
+      const region = this.#kernel!.counts(this.#region, SUB_HISTOGRAMS * slots);
       for (let k = 0; k <= n; k++) {
-        const sum = region[k]! + region[slots + k]! + region[2 * slots + k]! + region[3 * slots + k]!;
+        let sum = 0;
+        for (let sub = 0; sub < SUB_HISTOGRAMS; sub++) sum += region[sub * slots + k]!;
         if (k < n) counts[k]! += sum;
         else this.#skipped += sum;
       }

@@ -92,6 +92,8 @@ Deno.test("AbsHistogram: the WebAssembly kernel bins exactly like the JavaScript
   data[100] = 0.007324218284338713; // float32 product rounds up to the next bin (see above)
   data[101] = 1e-6;
   data[102] = -Math.fround(1e-6);
+  // far beyond maxAbs: bin positions past 2^31 and 2^32 still clamp into the last bin
+  [data[103], data[104], data[105], data[106]] = [4.5e6, -7e6, 1e30, -3.4e38];
   for (const deadZone of [undefined, 1e-6]) {
     const options = { binCount: 2048, maxAbs: 3, ...(deadZone === undefined ? {} : { deadZone }) };
     const js = new AbsHistogram({ ...options, wasm: false });

@@ -18,7 +18,11 @@ export interface HostTensor {
 export interface Executor {
   /** Names of the model's real inputs, in graph order. */
   readonly inputNames: readonly string[];
-  /** Runs the model; returns the requested outputs (float32 only). */
+  /**
+   * Runs the model; returns the requested outputs (float32 only). They belong to the caller, which
+   * may detach their buffers (calibration frees each one as soon as it has been observed), so an
+   * executor must not hand out a buffer it keeps or returns again.
+   */
   run(feeds: Record<string, HostTensor>, outputs: readonly string[]): Promise<Map<string, HostTensor>>;
   /** Frees the session. */
   release(): Promise<void>;

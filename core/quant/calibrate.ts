@@ -10,11 +10,24 @@
  * JavaScript loop touches the tensor. On a non-finite reduction the batch is run again with
  * the tensor exposed to name the exact sample.
  *
+ * Optionally, calibrators that need every value live in Web Workers (`calibration_workers.ts`):
+ * the main thread runs the next batch while a worker bins the last one, with the same ranges.
+ * Either way each value tensor's buffer is freed as soon as it has been observed, so memory does
+ * not depend on the number of samples.
+ *
  * @module
  */
 
+import { createCalibrator } from "../calib/mod.ts";
 import type { CalibrationRange, Calibrator, PassInput } from "../calib/types.ts";
 import { NonFiniteValueError } from "../calib/histogram.ts";
+import {
+  CalibrationWorkers,
+  type CalibratorSpec,
+  releaseBuffer,
+  type SpawnCalibrationWorker,
+  type WorkerFailure,
+} from "./calibration_workers.ts";
 import type { Executor, ExecutorFactory, HostTensor } from "../exec/executor.ts";
 import { Graph, type Model, type Node } from "../onnx/ir.ts";
 import { encodeModel, opsetVersion } from "../onnx/model.ts";
@@ -162,10 +175,11 @@ export function addRangeReductions(
 }
 
 /**
- * Builds the calibrator of one tensor. `dims` is the tensor's runtime shape (first batch of
- * pass 0); `undefined` asks for a probe whose `passes` and `passInput(0)` plan the first pass.
+ * Names the calibrator of one tensor (a registry method and its options). `dims` is the tensor's
+ * runtime shape (first batch of pass 0); `undefined` asks for a probe whose `passes` and
+ * `passInput(0)` plan the first pass.
  */
-export type CalibratorFor = (tensor: string, dims: readonly number[] | undefined) => Calibrator;
+export type CalibratorFor = (tensor: string, dims: readonly number[] | undefined) => CalibratorSpec;
 
 /** Options of {@link runCalibration}. */
 export interface CalibrationRunOptions {
@@ -173,6 +187,11 @@ export interface CalibrationRunOptions {
   threads?: number;
   /** Called after every batch. */
   onProgress?: CalibrationProgress;
+  /**
+   * Observe the tensors that need every value in `count` workers started by `spawn` (see
+   * `calibration_workers.ts`); the ranges are the same as without.
+   */
+  workers?: { spawn: SpawnCalibrationWorker; count: number };
 }
 
 /** What {@link runCalibration} returns. */
@@ -185,6 +204,8 @@ export interface CalibrationRun {
   samples: number;
   /** Tensors copied out of the runtime / reduced in-graph, per pass. */
   perPass: { values: number; ranges: number }[];
+  /** Workers that observed values (0: all on the main thread). */
+  workers: number;
 }
 
 /**
@@ -195,7 +216,7 @@ export interface CalibrationRun {
  * @example
  * ```ts ignore
  * const run = await runCalibration(model, createOrtExecutor, tensors,
- *   (t, dims) => createCalibrator("KL", { clamp: 127, ...(dims ? { shape: dims } : {}) }), source);
+ *   (t, dims) => ({ method: "KL", options: { clamp: 127, ...(dims ? { shape: dims } : {}) } }), source);
  * ```
  */
 export async function runCalibration(
@@ -206,11 +227,33 @@ export async function runCalibration(
   source: BatchSource,
   options: CalibrationRunOptions = {},
 ): Promise<CalibrationRun> {
-  const probes = new Map(tensors.map((t) => [t, calibratorFor(t, undefined)]));
+  const workers = options.workers && options.workers.count > 0
+    ? new CalibrationWorkers(options.workers.spawn, options.workers.count, workerError)
+    : undefined;
+  try {
+    return await calibrate(model, createExecutor, tensors, calibratorFor, source, options, workers);
+  } finally {
+    workers?.close();
+  }
+}
+
+/** {@link runCalibration} with its workers, if any. */
+async function calibrate(
+  model: Model,
+  createExecutor: ExecutorFactory,
+  tensors: readonly string[],
+  calibratorFor: CalibratorFor,
+  source: BatchSource,
+  options: CalibrationRunOptions,
+  workers: CalibrationWorkers | undefined,
+): Promise<CalibrationRun> {
+  const build = (spec: CalibratorSpec) => createCalibrator(spec.method, spec.options);
+  const probes = new Map(tensors.map((t) => [t, build(calibratorFor(t, undefined))]));
   const calibrators = new Map<string, Calibrator>();
   const passes = Math.max(1, ...[...probes.values()].map((c) => c.passes));
   const execOptions = options.threads ? { threads: options.threads } : {};
   const perPass: CalibrationRun["perPass"] = [];
+  const position = new Map(tensors.map((t, i) => [t, i]));
   let samples = 0;
   for (let pass = 0; pass < passes; pass++) {
     const inputOf = (t: string): PassInput => {
@@ -243,7 +286,13 @@ export async function runCalibration(
         const calibratorOf = (t: string, dims: readonly number[]): Calibrator => {
           let c = calibrators.get(t);
           if (!c) {
-            c = calibratorFor(t, dims);
+            const spec = calibratorFor(t, dims);
+            c = build(spec);
+            // In a worker when it needs every value on some pass (this pass: as the probes planned it).
+            const later = Array.from({ length: c.passes - 1 }, (_, p) => c!.passInput?.(p + 1) ?? "values");
+            if (workers && (valueSet.has(t) || later.includes("values"))) {
+              c = workers.add(t, position.get(t)!, spec, c, dims.reduce((a, b) => a * b, 1));
+            }
             calibrators.set(t, c);
           }
           return c;
@@ -252,6 +301,7 @@ export async function runCalibration(
         let offset = 0;
         const rows: number[] = [];
         const reductions = new Map<string, { mins: Float32Array; maxs: Float32Array; sums: Float32Array }>();
+        workers?.beginBatch(samples, batch.size);
         for (const [j, t] of rangeNames.entries()) {
           const names = reduced.outputs.get(t)!;
           if (packed) {
@@ -273,6 +323,7 @@ export async function runCalibration(
           const r = reductions.get(t);
           if (r) {
             if (!allFinite(r.mins, r.maxs, r.sums)) {
+              await workers?.settle(); // a worker's failure on an earlier batch or tensor comes first
               await locateNonFinite(model, createExecutor, execOptions, t, batch, samples);
             }
             const shape = reduced.outputs.get(t)!.shape;
@@ -291,17 +342,27 @@ export async function runCalibration(
           );
         }
         if (!rowsPerSample && rows.every((r) => Number.isInteger(r))) rowsPerSample = rows;
+        await workers?.endBatch();
         samples += batch.size;
         options.onProgress?.(pass, passes, samples);
       }
+      await workers?.settle();
     } finally {
       await exec.release();
     }
     if (samples === 0) throw new CalibrationError("The calibration data is empty");
   }
+  await workers?.finish();
   const ranges = new Map<string, CalibrationRange>();
   for (const t of tensors) ranges.set(t, calibrators.get(t)!.range());
-  return { ranges, passes, samples, perPass };
+  return { ranges, passes, samples, perPass, workers: workers?.started ?? 0 };
+}
+
+/** The error a worker's failure becomes: the same as on the main thread. */
+function workerError(failure: WorkerFailure): Error {
+  const { nonFinite } = failure;
+  if (nonFinite) return nonFiniteError(failure.tensor, nonFinite.error, nonFinite.perSample, nonFinite.samplesBefore);
+  return new Error(failure.message);
 }
 
 function observeValues(
@@ -312,12 +373,18 @@ function observeValues(
   batchSize: number,
   samplesBefore: number,
 ): void {
+  // The driver frees (detaches) each output once observed, so a detached one means an aliased output.
+  const buffer = tensor.data.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.detached) {
+    throw new Error(`Cannot observe tensor "${name}": its buffer was already freed`);
+  }
   try {
     calibrator.observe(pass, tensor.data);
   } catch (e) {
     if (e instanceof NonFiniteValueError) throw nonFiniteError(name, e, tensor.data.length / batchSize, samplesBefore);
     throw e;
   }
+  releaseBuffer(tensor.data); // the driver owns the runtime's outputs (a worker's stand-in has moved it already)
 }
 
 function nonFiniteError(name: string, e: NonFiniteValueError, perSample: number, samplesBefore: number): Error {
