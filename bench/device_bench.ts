@@ -106,3 +106,22 @@ export async function deviceLatencyMain(args: string[]): Promise<number> {
     await transport.close();
   }
 }
+
+/**
+ * The transport lines of the full bench: SSH push + run + pull of a 5 MB model on the loopback arm64
+ * board (what the transport adds beyond the run), and serial uploads against the paced pty board at
+ * 115200 and 921600 baud (share of the line rate).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(await transportBench());
+ * ```
+ */
+export async function transportBench(): Promise<string> {
+  const { formatSshBench, sshBench } = await import("./ssh_bench.ts");
+  const { formatSerialBench, serialBench } = await import("./serial_bench.ts");
+  const lines = ["Transports (loopback rigs; the run itself is excluded from the overhead):"];
+  lines.push(formatSshBench(await sshBench()));
+  lines.push(formatSerialBench(await serialBench()));
+  return lines.join("\n");
+}
