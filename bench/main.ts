@@ -78,7 +78,7 @@ if (values.peers) {
 const models = values.models ? BENCH_MODELS.filter((m) => values.models!.split(",").includes(m.name)) : BENCH_MODELS;
 const images = Number(values.images ?? 1000);
 const batchSize = Number(values.batch ?? 1);
-// --calib-workers N: histogram workers (QuantizeOptions.calibrationWorkers; default 1, 0 = main thread only)
+// --calib-workers N: histogram workers (QuantizeOptions.calibrationWorkers; default: 1 for large batches; 0: none)
 const workerOptions = values["calib-workers"] === undefined
   ? {}
   : { calibrationWorkers: Number(values["calib-workers"]) };
@@ -191,7 +191,9 @@ async function measure(
 console.log(`# Host pipeline: quantize with each method, evaluate float vs int8 in ONNX Runtime (CPU, 1 thread)`);
 console.log(
   `# machine: ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}; ` +
-    `calibration batch ${batchSize}, calibration workers ${workerOptions.calibrationWorkers ?? "1 (default)"}\n`,
+    `calibration batch ${batchSize}, calibration workers ${
+      workerOptions.calibrationWorkers ?? "default (1 for batches of over 2^20 values)"
+    }\n`,
 );
 for (const m of models) {
   const floatBytes = await Deno.readFile(m.path);
@@ -219,7 +221,8 @@ for (const m of models) {
     const calibSeconds = result.timings.calibrate / 1000;
     let rss: Record<string, number>[] = [];
     if (!values["skip-rss"]) rss = [await childRun(m, RSS_SMALL, variant), await childRun(m, images, variant)];
-    const passes = result.calibrationPerPass.map((p) => `${p.ranges}r+${p.values}v`).join(" / ");
+    const passes = result.calibrationPerPass.map((p) => `${p.ranges}r+${p.values}v`).join(" / ") +
+      (result.calibrationWorkers > 0 ? `, ${result.calibrationWorkers} worker` : "");
     rows.push([
       variant.label,
       labelled ? pct(out.int8Accuracy) : pct(out.top1Agreement),
@@ -239,6 +242,7 @@ for (const m of models) {
       calibrationImages: result.calibrationSamples,
       calibrationBatch: batchSize,
       calibrationPerPass: result.calibrationPerPass,
+      calibrationWorkers: result.calibrationWorkers,
       calibrationSeconds: calibSeconds,
       quantizeCpuSeconds: seconds.cpu,
       floatPlainSeconds: floor.plain.wall,

@@ -100,7 +100,8 @@ With no arguments: ${SAMPLE_MODEL} with the images in ${SAMPLE_CALIB}/.
   --weight-clamp N      weight clamp (default 127, MNN weight_clamp_value)
   --skip a,b            node or tensor names to keep in float (MNN skip_quant_op_names)
   --threads N           ONNX Runtime threads (default 1)
-  --calib-workers N     workers binning histograms beside the runtime (default 1; 0: none)
+  --calib-workers N     workers binning histograms beside the runtime (default: 1 when a batch
+                        holds over a million values to bin; 0: none)
   --report PATH         also write the per-layer debug report: this HTML page (charts, worst layers,
                         histograms; see deno task debug) and its JSON under "debug" in the JSON report
   --quiet               print nothing but errors
