@@ -17,10 +17,10 @@ import { analyzeQdqModel } from "../core/debug/qdq_graph.ts";
 import type { QuantizeResult } from "../core/pipeline.ts";
 import type { DebugReport, DeviceSection, LatencyStats } from "../core/report/schema.ts";
 import { dequantizeOutput, quantizeInput } from "../core/sim/io.ts";
-import { DTYPES, type Program, type ProgramTensor, tensorBytes } from "../core/sim/program.ts";
+import { DTYPES, type Program, tensorArrayFromBytes, tensorBytes } from "../core/sim/program.ts";
 import { DeviceError, type Transport } from "../devices/transport.ts";
 import type { RunnerFile, Target } from "../targets/target.ts";
-import { firstSamples, hostRun } from "./device_report.ts";
+import { firstSamples, floatTensorNames, hostRun } from "./device_report.ts";
 import { installFiles } from "./device_run.ts";
 
 /** How to run the comparison. */
@@ -32,23 +32,6 @@ export interface NativeDeviceOptions {
   /** Device directory for qm_run and its files (Linux boards); the firmware has flat RAM file names. */
   deviceDir: string;
   names: { model: string; quantized: string; source: string };
-}
-
-/** Typed view of one tensor's bytes. */
-function typed(bytes: Uint8Array, t: ProgramTensor): ArrayLike<number> {
-  const copy = bytes.slice();
-  switch (t.dtype) {
-    case "int8":
-      return new Int8Array(copy.buffer);
-    case "uint8":
-      return copy;
-    case "int16":
-      return new Int16Array(copy.buffer);
-    case "int32":
-      return new Int32Array(copy.buffer);
-    case "float32":
-      return new Float32Array(copy.buffer);
-  }
 }
 
 /** Per-run latency statistics from single-run samples. */
@@ -195,9 +178,9 @@ export async function nativeDeviceReport(
   }));
   for (let s = 0; s < batch.size; s++) {
     for (const g of gathered) {
-      const n = tensorBytes(g.t);
-      const values = typed(dumpBytes.subarray(offset, offset + n), g.t);
-      g.data.set(dequantizeOutput(values as never, g.t), s * (n / DTYPES[g.t.dtype].bytes));
+      const n = tensorBytes(g.t), count = n / DTYPES[g.t.dtype].bytes;
+      const values = tensorArrayFromBytes(g.t.dtype, dumpBytes.subarray(offset, offset + n), count);
+      g.data.set(dequantizeOutput(values, g.t), s * count);
       offset += n;
     }
   }
@@ -227,7 +210,7 @@ export async function nativeDeviceReport(
       names: { ...options.names, runtime: `${target.name} device ${transport.url}` },
     },
     { ...DEFAULT_DEBUG_OPTIONS, tensorSamples: batch.size, threads: 1, paramsFor: (t) => result.params.get(t) },
-    { float: new Set(session0Float(result)), quant: new Set(quant.keys()) },
+    { float: floatTensorNames(result.prepared), quant: new Set(quant.keys()) },
   );
   // Tensors the artifact computes inside a fused op (no op output of their own) come from the host's
   // QDQ simulation; the report says which.
@@ -285,11 +268,4 @@ export async function nativeDeviceReport(
   };
   report.device = device;
   return report;
-}
-
-/** Every float-model tensor name (the host runs the float model itself). */
-function session0Float(result: QuantizeResult): string[] {
-  const names: string[] = [];
-  for (const n of result.prepared.graph.nodes) for (const o of n.outputs) if (o) names.push(o);
-  return names;
 }

@@ -12,6 +12,7 @@
 
 import type { ExecutorFactory, HostTensor } from "../core/exec/executor.ts";
 import { encodeModel } from "../core/onnx/model.ts";
+import type { Model } from "../core/onnx/ir.ts";
 import { type Batch, type BatchSource, exposeTensors } from "../core/quant/calibrate.ts";
 import { analyzeQdqModel } from "../core/debug/qdq_graph.ts";
 import { buildProbeModel, dequantizeProbes } from "../core/debug/probe.ts";
@@ -143,6 +144,15 @@ export async function deviceDebugReport(
   const transport = runner.transport;
   const info = await transport.info();
   const batch = await firstSamples(source, options.samples);
+  const analysis = analyzeQdqModel(result.quantized, { float: result.prepared });
+  // The device provides the probed activations and the outputs; the host's float run, everything.
+  const exposed = {
+    float: floatTensorNames(result.prepared),
+    quant: new Set([
+      ...analysis.activations.map((a) => a.dequantized),
+      ...result.quantized.graph.outputs.map((o) => o.name),
+    ]),
+  };
   const session = new DebugSession(
     {
       float: result.prepared,
@@ -155,9 +165,8 @@ export async function deviceDebugReport(
       threads: options.threads,
       paramsFor: (tensor) => result.params.get(tensor),
     },
-    deviceExposed(result),
+    exposed,
   );
-  const analysis = analyzeQdqModel(result.quantized, { float: result.prepared });
   const probe = buildProbeModel(result.quantized, analysis, session.quantNames);
   const common = {
     inputs: batch.feeds,
@@ -200,11 +209,16 @@ export async function deviceDebugReport(
   return report;
 }
 
-/** Tensors a device run provides: float-side all, int8-side only probed activations and outputs. */
-function deviceExposed(result: QuantizeResult): { float: Set<string>; quant: Set<string> } {
-  const analysis = analyzeQdqModel(result.quantized, { float: result.prepared });
-  const outputs = result.quantized.graph.outputs.map((o) => o.name);
-  const floatNames = new Set<string>();
-  for (const n of result.prepared.graph.nodes) for (const o of n.outputs) if (o) floatNames.add(o);
-  return { float: floatNames, quant: new Set([...analysis.activations.map((a) => a.dequantized), ...outputs]) };
+/**
+ * Every node output of a model: what a host run of the float model can expose.
+ *
+ * @example
+ * ```ts ignore
+ * floatTensorNames(result.prepared).has("logits"); // true
+ * ```
+ */
+export function floatTensorNames(model: Model): Set<string> {
+  const names = new Set<string>();
+  for (const n of model.graph.nodes) for (const o of n.outputs) if (o) names.add(o);
+  return names;
 }

@@ -244,3 +244,29 @@ export function elementCount(shape: readonly number[]): number {
 export function tensorBytes(t: Pick<ProgramTensor, "dtype" | "shape">): number {
   return elementCount(t.shape) * DTYPES[t.dtype].bytes;
 }
+
+/**
+ * The values of `count` elements of `dtype` stored little-endian in `bytes`, as a typed array over
+ * a copy (so the result is aligned whatever the offset of `bytes`).
+ *
+ * @example
+ * ```ts
+ * import { tensorArrayFromBytes } from "./program.ts";
+ * [...tensorArrayFromBytes("int8", new Uint8Array([255, 1]), 2)]; // [-1, 1]
+ * ```
+ */
+export function tensorArrayFromBytes(dtype: DTypeName, bytes: Uint8Array, count: number): TensorArray {
+  const copy = bytes.slice().buffer;
+  switch (dtype) {
+    case "int8":
+      return new Int8Array(copy, 0, count);
+    case "uint8":
+      return new Uint8Array(copy, 0, count);
+    case "int16":
+      return new Int16Array(copy, 0, count);
+    case "int32":
+      return new Int32Array(copy, 0, count);
+    case "float32":
+      return new Float32Array(copy, 0, count);
+  }
+}

@@ -16,7 +16,7 @@ import {
   type Program,
   type ProgramOp,
   type ProgramTensor,
-  type TensorArray,
+  tensorArrayFromBytes,
 } from "../../core/sim/program.ts";
 import * as qm from "./qm_generated.ts";
 
@@ -32,22 +32,6 @@ const DTYPE_NAMES: Record<number, DTypeName> = {
   [qm.DType.Int32]: "int32",
   [qm.DType.Float32]: "float32",
 };
-
-function constantData(dtype: DTypeName, bytes: Uint8Array, count: number): TensorArray {
-  const copy = bytes.slice().buffer;
-  switch (dtype) {
-    case "int8":
-      return new Int8Array(copy, 0, count);
-    case "uint8":
-      return new Uint8Array(copy, 0, count);
-    case "int16":
-      return new Int16Array(copy, 0, count);
-    case "int32":
-      return new Int32Array(copy, 0, count);
-    default:
-      return new Float32Array(copy, 0, count);
-  }
-}
 
 const list = (n: number, at: (i: number) => number | null) => Array.from({ length: n }, (_, i) => at(i) ?? 0);
 
@@ -218,7 +202,7 @@ export function readArtifact(bytes: Uint8Array): Program {
     const size = elementCount(shape) * DTYPES[dtype].bytes;
     if (t.constant()) {
       if (t.offset() + size > weights.length) throw new ArtifactError(`Constant "${tensor.name}" is outside the blob`);
-      tensor.data = constantData(dtype, weights.subarray(t.offset(), t.offset() + size), elementCount(shape));
+      tensor.data = tensorArrayFromBytes(dtype, weights.subarray(t.offset(), t.offset() + size), elementCount(shape));
     } else tensor.arenaOffset = t.offset();
     tensors.push(tensor);
   }
